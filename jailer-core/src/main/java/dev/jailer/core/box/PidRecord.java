@@ -1,0 +1,12 @@
+package dev.jailer.core.box;
+
+/**
+ * The running shim, kept in {@code jailer/pid.json}.
+ *
+ * @param pid the shim's own host pid
+ * @param startTimeTicks the shim's start time from {@code /proc/<pid>/stat} (field 22), so a
+ *     recycled pid is never mistaken for the shim
+ * @param launcherPid the pid of the first process of the launch chain (bubblewrap)
+ * @param startedAtMillis wall-clock time the shim was seen running
+ */
+public record PidRecord(long pid, long startTimeTicks, long launcherPid, long startedAtMillis) {}
