@@ -50,13 +50,16 @@ import java.util.List;
  *       file write, and this adds the socket operations on it. Sockets anywhere else (for
  *       example a daemon's socket under {@code /private/var/run}) stay unreachable while
  *       networking is off;
+ *   <li>{@code (deny file-write* (literal ...))} for each read-write directory grant: the
+ *       {@code subpath} rule also matches the directory itself, and without this the shim could
+ *       remove or rename a granted directory and leave a symlink at its path;
  *   <li>masked files: {@code (deny file-read* file-map-executable (literal ...))} for each,
  *       after the grants because in SBPL a later rule wins over an earlier one. This is how the
  *       original shim directory's {@code libkrunfw.*} is hidden (DESIGN §1) so the box's own copy
  *       is the only one it can load;
- *   <li>only when networking is on: IP sockets, inbound, outbound and bind of any address (the
- *       shim shares the host's network, as on Linux without a network namespace), the resolver
- *       configuration files and the Mach service that publishes DNS configuration.
+ *   <li>only when networking is on: IPv4 and IPv6 sockets, inbound, outbound and bind of any
+ *       address (the shim shares the host's network, as on Linux without a network namespace),
+ *       the resolver configuration files and the Mach service that publishes DNS configuration.
  * </ol>
  *
  * <p>Parameter names are deterministic: {@code GRANT_0}, {@code GRANT_1}, ... in grant order,
@@ -147,8 +150,9 @@ public final class SeatbeltProfile {
       """
 
       ; Network: on for this box. The shim shares the host's network, like a Linux box without a
-      ; network namespace: any IP socket, bind, inbound and outbound, and any Unix socket.
-      (allow system-socket)
+      ; network namespace: IPv4 and IPv6 sockets, bind, inbound and outbound to any address,
+      ; and any Unix socket. Other socket families (AF_SYSTEM, AF_ROUTE, AF_NDRV) stay closed.
+      (allow system-socket (socket-domain AF_INET) (socket-domain AF_INET6))
       (allow network-bind)
       (allow network-inbound)
       (allow network-outbound)
@@ -187,7 +191,9 @@ public final class SeatbeltProfile {
    * @param grants the box's path grants, in the order their rules and {@code GRANT_n}
    *     parameters are to appear; duplicates are kept (they are harmless)
    * @param masked files that must stay unreadable even though a grant covers them (the original
-   *     shim directory's {@code libkrunfw.*}); each becomes a deny rule after all grants
+   *     shim directory's {@code libkrunfw.*}); each becomes a deny rule after all grants. The
+   *     sandbox matches the path a symlink resolves to, so a symlink's target must be listed
+   *     too, not only the link
    * @param network whether the box shares the host's network
    * @param shim absolute path of the staged shim, the one program the sandbox may execute
    * @return the profile text and its parameters; same arguments, same result
@@ -214,6 +220,7 @@ public final class SeatbeltProfile {
     appendGrants(text, grants);
     appendAncestors(text, grants.size());
     appendSockets(text, grants);
+    appendPinnedDirectories(text, grants);
     appendMasks(text, maskPaths.size());
     if (network) {
       text.append(NETWORK);
@@ -285,6 +292,29 @@ public final class SeatbeltProfile {
     }
     if (!any) {
       text.append("; (no read-write directory grant)\n");
+    }
+  }
+
+  private static void appendPinnedDirectories(StringBuilder text, List<PathGrant> grants) {
+    // subpath also matches the directory itself, so file-write* on it would let the shim remove
+    // or rename a granted directory and put a symlink in its place, at a path the jailer's side
+    // of the box still uses (bwrap on Linux prevents this by making each grant a mount point).
+    // Creating and changing entries inside is checked against the entry's own path, so denying
+    // the directory's literal path takes nothing away from its contents.
+    boolean any = false;
+    for (int i = 0; i < grants.size(); i++) {
+      PathGrant grant = grants.get(i);
+      if (grant.access() != Access.READ_WRITE || !grant.directory()) {
+        continue;
+      }
+      if (!any) {
+        text.append("\n; Read-write directories themselves stay in place: what is inside may")
+            .append(" change, the\n; directory may not be removed, renamed or replaced.\n");
+        any = true;
+      }
+      text.append("(deny file-write* ")
+          .append(pathFilter(false, GRANT_PARAMETER_PREFIX + i))
+          .append(")\n");
     }
   }
 
