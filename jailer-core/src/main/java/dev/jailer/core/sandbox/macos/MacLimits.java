@@ -8,15 +8,15 @@ import com.google.common.collect.ImmutableMap;
 /**
  * Which requested resource limits macOS can enforce for a box, and how.
  *
- * <p>macOS has no cgroups, so the three box-wide limits of the Linux sandbox have no
- * counterpart: total memory, CPU quota and process count. What remains are the per-process
- * rlimits, which the launcher sets before it executes {@code sandbox-exec} and which the shim
- * inherits: open files, file size, CPU seconds, address space and core size. The unenforced
- * limits are reported by name (the {@code ResourceLimits} field names of the v1 contract), so
- * that Inspect's {@code unenforced_limits} says plainly what the box is running without.
+ * <p>macOS has no cgroups, so the three box-wide limits of the Linux sandbox have no counterpart:
+ * total memory, CPU quota and process count. What remains are the per-process rlimits, which the
+ * launcher sets before it executes {@code sandbox-exec} and which the shim inherits: open files,
+ * file size, CPU seconds, address space and core size. The unenforced limits are reported by name
+ * (the {@code ResourceLimits} field names of the v1 contract), so that Inspect's {@code
+ * unenforced_limits} says plainly what the box is running without.
  *
- * <p>{@code RLIMIT_NPROC} is deliberately not offered as a stand-in for {@code max_pids}: on
- * macOS it counts every process of the user, not of the box, so it limits something else.
+ * <p>{@code RLIMIT_NPROC} is deliberately not offered as a stand-in for {@code max_pids}: on macOS
+ * it counts every process of the user, not of the box, so it limits something else.
  */
 public final class MacLimits {
   /** Proto field names of the limits that only a cgroup can enforce. */
@@ -26,8 +26,8 @@ public final class MacLimits {
   private MacLimits() {}
 
   /**
-   * The limits a box asks for, mirroring the v1 {@code ResourceLimits} message without depending
-   * on it. A value of 0 means "not requested" (the server's default applies elsewhere).
+   * The limits a box asks for, mirroring the v1 {@code ResourceLimits} message without depending on
+   * it. A value of 0 means "not requested" (the server's default applies elsewhere).
    *
    * @param memoryBytes {@code memory_bytes}
    * @param cpuMillis {@code cpu_millis}
@@ -67,10 +67,9 @@ public final class MacLimits {
   /**
    * What macOS makes of a request.
    *
-   * @param enforced proto field names of the requested limits that rlimits enforce, in field
-   *     order
-   * @param unenforced proto field names of the requested limits that nothing enforces on macOS,
-   *     in field order; a subset of {@link #CGROUP_ONLY}
+   * @param enforced proto field names of the requested limits that rlimits enforce, in field order
+   * @param unenforced proto field names of the requested limits that nothing enforces on macOS, in
+   *     field order; a subset of {@link #CGROUP_ONLY}
    * @param rlimits the rlimits to set, resource name ({@code RLIMIT_NOFILE}, ...) to value in the
    *     resource's own unit (a count, bytes or seconds), in field order
    */
@@ -86,8 +85,8 @@ public final class MacLimits {
   }
 
   /**
-   * Sorts the requested (non-zero) limits into enforced and unenforced, and lists the rlimits
-   * that enforce the former. A limit left at 0 appears nowhere.
+   * Sorts the requested (non-zero) limits into enforced and unenforced, and lists the rlimits that
+   * enforce the former. A limit left at 0 appears nowhere.
    *
    * @throws NullPointerException if {@code requested} is null
    */

@@ -14,26 +14,26 @@ import java.util.Map;
  * <p>The argv is {@code /usr/bin/sandbox-exec -p <profile> -D NAME=value ... <shim> <args...>}:
  *
  * <ul>
- *   <li>{@code /usr/bin/sandbox-exec} by absolute path, never looked up in {@code PATH}: a
- *       {@code PATH} entry the caller controls would otherwise decide what confines the shim;
+ *   <li>{@code /usr/bin/sandbox-exec} by absolute path, never looked up in {@code PATH}: a {@code
+ *       PATH} entry the caller controls would otherwise decide what confines the shim;
  *   <li>{@code -p} with the profile text rather than {@code -f} with a file: nothing is left on
  *       disk, so there is no file to clean up, to protect or to swap between writing and reading.
- *       The profile holds no paths ({@link SeatbeltProfile}), and a few kilobytes fit easily
- *       within {@code ARG_MAX} (1 MiB on macOS);
+ *       The profile holds no paths ({@link SeatbeltProfile}), and a few kilobytes fit easily within
+ *       {@code ARG_MAX} (1 MiB on macOS);
  *   <li>one {@code -D NAME=value} per profile parameter, in the profile's order. sandbox-exec
  *       splits at the first {@code =}, so a value may itself contain {@code =};
  *   <li>the shim's canonical path, which is absolute and so never taken for an option, then its
- *       arguments verbatim. sandbox-exec stops parsing options at the first operand, so
- *       arguments that start with {@code -} reach the shim unchanged.
+ *       arguments verbatim. sandbox-exec stops parsing options at the first operand, so arguments
+ *       that start with {@code -} reach the shim unchanged.
  * </ul>
  *
- * <p>Environment: {@code sandbox-exec} is protected by System Integrity Protection, and dyld
- * drops every {@code DYLD_*} variable when it starts a protected binary, so such a variable would
- * never reach the shim. Nothing may depend on one (libkrunfw is found through the shim's
- * {@code @rpath}, DESIGN §1). This class adds no variable of its own and refuses a
- * {@code DYLD_*} variable given to it, so that a caller relying on one fails loudly instead of
- * being silently ignored. The launcher is expected to start the process with exactly
- * {@link #environment()}, which {@link #toProcessBuilder()} does.
+ * <p>Environment: {@code sandbox-exec} is protected by System Integrity Protection, and dyld drops
+ * every {@code DYLD_*} variable when it starts a protected binary, so such a variable would never
+ * reach the shim. Nothing may depend on one (libkrunfw is found through the shim's {@code @rpath},
+ * DESIGN §1). This class adds no variable of its own and refuses a {@code DYLD_*} variable given to
+ * it, so that a caller relying on one fails loudly instead of being silently ignored. The launcher
+ * is expected to start the process with exactly {@link #environment()}, which {@link
+ * #toProcessBuilder()} does.
  *
  * <p>Instances are immutable.
  *
@@ -46,8 +46,8 @@ public record SeatbeltCommand(
   public static final String SANDBOX_EXEC = "/usr/bin/sandbox-exec";
 
   /**
-   * Checks that the argv starts with {@link #SANDBOX_EXEC} and that the environment holds no
-   * {@code DYLD_*} variable; prefer {@link #of}.
+   * Checks that the argv starts with {@link #SANDBOX_EXEC} and that the environment holds no {@code
+   * DYLD_*} variable; prefer {@link #of}.
    *
    * @throws IllegalArgumentException if either check fails
    */
@@ -69,8 +69,8 @@ public record SeatbeltCommand(
    * @param environment every variable the process is to have; nothing is added
    * @return the command; same arguments, same command
    * @throws IllegalArgumentException if an argument or a variable contains a NUL character (it
-   *     cannot travel in a C string), a variable name is empty or contains {@code =}, or a
-   *     variable is a {@code DYLD_*} one
+   *     cannot travel in a C string), a variable name is empty or contains {@code =}, or a variable
+   *     is a {@code DYLD_*} one
    */
   public static SeatbeltCommand of(
       SeatbeltProfile profile, List<String> shimArguments, Map<String, String> environment) {
@@ -96,9 +96,9 @@ public record SeatbeltCommand(
   }
 
   /**
-   * A {@link ProcessBuilder} for this command whose environment is exactly {@link
-   * #environment()}: the JVM's own environment, which a {@code ProcessBuilder} starts from, is
-   * cleared first so that no variable of the jailer leaks into the box.
+   * A {@link ProcessBuilder} for this command whose environment is exactly {@link #environment()}:
+   * the JVM's own environment, which a {@code ProcessBuilder} starts from, is cleared first so that
+   * no variable of the jailer leaks into the box.
    */
   public ProcessBuilder toProcessBuilder() {
     ProcessBuilder builder = new ProcessBuilder(argv);

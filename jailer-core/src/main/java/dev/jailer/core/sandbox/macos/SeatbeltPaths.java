@@ -6,8 +6,8 @@ import com.google.common.collect.ImmutableList;
 import java.nio.file.Path;
 
 /**
- * Puts a host path into the form the macOS sandbox compares against before it travels to
- * {@code sandbox-exec} as a parameter value.
+ * Puts a host path into the form the macOS sandbox compares against before it travels to {@code
+ * sandbox-exec} as a parameter value.
  *
  * <p>The Seatbelt kernel policy matches the path of the vnode being accessed, which is the path
  * after symlinks are resolved. On macOS {@code /var}, {@code /tmp} and {@code /etc} are symlinks
@@ -16,8 +16,8 @@ import java.nio.file.Path;
  * work and behaves the same on every host, so it is testable on Linux.
  *
  * <p>It does not resolve other symlinks: the paths the jailer grants are resolved when a box is
- * staged, and this class only repairs the fixed system links a resolved path may still start
- * with (a state directory configured as {@code /tmp/jailer}, for example).
+ * staged, and this class only repairs the fixed system links a resolved path may still start with
+ * (a state directory configured as {@code /tmp/jailer}, for example).
  */
 public final class SeatbeltPaths {
   /** The macOS system symlinks into {@code /private}; fixed since Mac OS X 10.0. */
@@ -42,15 +42,14 @@ public final class SeatbeltPaths {
    * path is exactly one of them. {@code /variable} is left alone: only whole components match.
    *
    * <p>The path must already be absolute and normalised, and this method refuses rather than
-   * repairs one that is not: collapsing {@code ..} without looking at the file system changes
-   * what a path names when a component is a symlink, so a silent fix could grant the wrong
-   * directory.
+   * repairs one that is not: collapsing {@code ..} without looking at the file system changes what
+   * a path names when a component is a symlink, so a silent fix could grant the wrong directory.
    *
-   * @throws IllegalArgumentException if the path is empty, relative, contains a NUL character
-   *     (the C string a NUL cuts short would name a different file), an empty component
-   *     ({@code //}), a trailing slash (other than the root itself), or a {@code .} or
-   *     {@code ..} component. These are programming errors: request paths are validated, with a
-   *     field name, before a sandbox is built.
+   * @throws IllegalArgumentException if the path is empty, relative, contains a NUL character (the
+   *     C string a NUL cuts short would name a different file), an empty component ({@code //}), a
+   *     trailing slash (other than the root itself), or a {@code .} or {@code ..} component. These
+   *     are programming errors: request paths are validated, with a field name, before a sandbox is
+   *     built.
    */
   public static String canonicalize(String path) {
     requireNonNull(path, "path");

@@ -22,10 +22,14 @@ class MacLimitsTest {
         a.enforced());
     assertEquals(
         ImmutableMap.of(
-            "RLIMIT_NOFILE", 1024L,
-            "RLIMIT_FSIZE", 1L << 20,
-            "RLIMIT_CPU", 600L,
-            "RLIMIT_AS", 8L << 30),
+            "RLIMIT_NOFILE",
+            1024L,
+            "RLIMIT_FSIZE",
+            1L << 20,
+            "RLIMIT_CPU",
+            600L,
+            "RLIMIT_AS",
+            8L << 30),
         a.rlimits());
     assertEquals(
         ImmutableList.copyOf(a.rlimits().keySet()),
@@ -71,8 +75,7 @@ class MacLimitsTest {
   void requested_negativeValue_refusedNamingTheField() {
     IllegalArgumentException e =
         assertThrows(
-            IllegalArgumentException.class,
-            () -> new MacLimits.Requested(0, 0, -1, 0, 0, 0, 0, 0));
+            IllegalArgumentException.class, () -> new MacLimits.Requested(0, 0, -1, 0, 0, 0, 0, 0));
     assertTrue(e.getMessage().startsWith("max_pids"), e.getMessage());
   }
 

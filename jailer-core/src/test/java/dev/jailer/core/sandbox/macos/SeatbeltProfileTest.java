@@ -96,8 +96,7 @@ class SeatbeltProfileTest {
 
   @Test
   void generate_typicalBoxNetworkOn_matchesExpectedProfileAndParameters() throws IOException {
-    SeatbeltProfile profile =
-        SeatbeltProfile.generate(typicalGrants(), typicalMasks(), true, SHIM);
+    SeatbeltProfile profile = SeatbeltProfile.generate(typicalGrants(), typicalMasks(), true, SHIM);
 
     assertProfileMatches("typical-box-network-on.sb", profile);
     assertEquals(typicalParameters(), profile.parameters());

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Runs the real {@code /usr/bin/sandbox-exec} with a generated profile. Only macOS has it, so
- * this is the one kind of test that skips on Linux, in CI too.
+ * Runs the real {@code /usr/bin/sandbox-exec} with a generated profile. Only macOS has it, so this
+ * is the one kind of test that skips on Linux, in CI too.
  */
 class SeatbeltSandboxExecTest {
   /** A platform binary that reads what it is told to; it stands in for the shim. */
