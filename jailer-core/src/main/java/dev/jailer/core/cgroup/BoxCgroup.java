@@ -178,7 +178,7 @@ public final class BoxCgroup {
         logger.log(Level.FINE, "cgroup {0}: no process left", name);
         return true;
       }
-      if (System.nanoTime() - deadline > 0) {
+      if (System.nanoTime() - deadline > 0 || Thread.currentThread().isInterrupted()) {
         logger.log(
             Level.FINE, "cgroup {0}: processes left after killing: {1}", new Object[] {name, pids});
         return false;
@@ -236,7 +236,9 @@ public final class BoxCgroup {
         return;
       } catch (FileSystemException e) {
         boolean busy = e.getReason() != null && e.getReason().contains("busy");
-        if (!busy || System.nanoTime() - deadline > 0) {
+        boolean late =
+            System.nanoTime() - deadline > 0 || Thread.currentThread().isInterrupted();
+        if (!busy || late) {
           throw e;
         }
         sleepQuietly(POLL_MILLIS);
@@ -253,6 +255,7 @@ public final class BoxCgroup {
     return ImmutableList.copyOf(new LinkedHashSet<>(directories.values()));
   }
 
+  /** Sleeps; an interrupt ends the sleep and stays set, which ends the caller's retry loop. */
   private static void sleepQuietly(long millis) {
     try {
       Thread.sleep(millis);

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -397,7 +398,7 @@ public final class CgroupHost {
   private static void enableControllers(Hierarchy hierarchy, Path dir) {
     Path file = dir.resolve("cgroup.subtree_control");
     Set<String> enabled =
-        Set.of(CgroupFiles.read(file).orElse("").trim().split("\\s+"));
+        new HashSet<>(Arrays.asList(CgroupFiles.read(file).orElse("").trim().split("\\s+")));
     StringBuilder missing = new StringBuilder();
     for (Controller controller : hierarchy.controllers()) {
       // cpuacct is not a v2 controller; its counters come with "cpu" or the cgroup core.
@@ -459,7 +460,9 @@ public final class CgroupHost {
         // Gone in the meantime: made afresh below.
       } catch (IOException e) {
         logger.log(
-            Level.FINE, "reusing stale cgroup {0} ({1})", new Object[] {dir, CgroupFiles.reason(e)});
+            Level.FINE,
+            "reusing stale cgroup {0} ({1})",
+            new Object[] {dir, CgroupFiles.reason(e)});
         return true;
       }
     }

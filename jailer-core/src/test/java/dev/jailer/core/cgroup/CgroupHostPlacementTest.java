@@ -64,7 +64,7 @@ class CgroupHostPlacementTest {
   @Test
   void fromMountInfo_pureV2_placesEveryControllerOnTheUnifiedRoot() throws IOException {
     String mountInfo =
-        "25 20 0:23 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n";
+        "25 20 0:23 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
     writeControllers("sys/fs/cgroup", "cpuset cpu io memory hugetlb pids rdma misc\n");
 
     CgroupHost host = CgroupHost.fromMountInfo(mountInfo, root);
@@ -96,6 +96,21 @@ class CgroupHostPlacementTest {
     assertTrue(
         problems.contains("memory controller: no cgroup v1 or v2 hierarchy offers it"), problems);
     assertTrue(problems.contains("kernel command line"), problems);
+  }
+
+  @Test
+  void preflight_mountPointMissing_reportsTheDirectoryAndTheFix() {
+    String mountInfo = "39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n";
+
+    CgroupHost host = CgroupHost.fromMountInfo(mountInfo, root);
+
+    Path parentDir = root.resolve("sys/fs/cgroup/pids/jailer");
+    assertTrue(
+        host.preflight("jailer")
+            .contains(
+                "cannot create cgroup " + parentDir + ": No such file or directory; run the"
+                    + " server as root or delegate that cgroup to its user"),
+        host.preflight("jailer").toString());
   }
 
   @Test

@@ -128,7 +128,8 @@ class CgroupV2FakeTreeTest {
     CgroupHost host = CgroupHost.fromMountInfo(MOUNT_INFO, root);
 
     assertThrows(
-        JailerException.class, () -> host.create("jailer", "box2", new CgroupLimits(1 << 20, 0, 0)));
+        JailerException.class,
+        () -> host.create("jailer", "box2", new CgroupLimits(1 << 20, 0, 0)));
 
     assertFalse(Files.exists(v2.resolve("jailer/box2")));
     BoxCgroup unlimited = host.create("jailer", "box2", CgroupLimits.none());
