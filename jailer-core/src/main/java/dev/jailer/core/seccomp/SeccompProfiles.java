@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -196,6 +197,11 @@ public final class SeccompProfiles {
       ImmutableList<String> architectures = architectures(root);
 
       ImmutableList.Builder<SeccompRule> rules = ImmutableList.builder();
+      // libseccomp 2.5 keeps the first of two rules that match the same call with the same
+      // conditions and silently drops the second, so a file whose outcome depends on rule order
+      // is refused instead.
+      Map<String, Integer> seen = new HashMap<>();
+      Map<Integer, SeccompRule> byIndex = new HashMap<>();
       JsonElement syscalls = root.get("syscalls");
       if (syscalls != null && !syscalls.isJsonNull()) {
         if (!syscalls.isJsonArray()) {
@@ -203,7 +209,23 @@ public final class SeccompProfiles {
         }
         JsonArray array = syscalls.getAsJsonArray();
         for (int i = 0; i < array.size(); i++) {
-          rule(array.get(i), i).ifPresent(rules::add);
+          Optional<SeccompRule> rule = rule(array.get(i), i);
+          if (rule.isEmpty()) {
+            continue;
+          }
+          byIndex.put(i, rule.get());
+          for (String name : rule.get().names()) {
+            String key = name + " " + ImmutableSet.copyOf(rule.get().conditions());
+            Integer earlier = seen.putIfAbsent(key, i);
+            if (earlier != null
+                && !byIndex.get(earlier).action().equals(rule.get().action())) {
+              throw fail("syscalls[" + i + "] (" + name + ") conflicts with syscalls[" + earlier
+                  + "]: both match " + name + " with the same arguments but ask for "
+                  + byIndex.get(earlier).action() + " and " + rule.get().action()
+                  + "; keep one of them");
+            }
+          }
+          rules.add(rule.get());
         }
       }
       return new SeccompProfile(source, defaultAction, architectures, rules.build());
