@@ -1,5 +1,6 @@
 package dev.jailer.core.nativeaccess;
 
+import com.google.common.annotations.VisibleForTesting;
 import com.google.common.collect.ImmutableList;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
@@ -65,7 +66,7 @@ public final class NativeAccess {
       String cause = null;
       Throwable failure = null;
       try {
-        compiler = probe();
+        compiler = probeSeccomp(LibSeccomp.LIBRARY);
       } catch (ProbeFailure e) {
         cause = e.getMessage();
         failure = e.getCause();
@@ -89,16 +90,22 @@ public final class NativeAccess {
     private SeccompProbe() {}
   }
 
-  private static LibSeccompCompiler probe() throws ProbeFailure {
+  /**
+   * Loads {@code library} as libseccomp and proves it can compile a filter.
+   *
+   * @throws ProbeFailure with the operator-facing reason when it cannot
+   */
+  @VisibleForTesting
+  static LibSeccompCompiler probeSeccomp(String library) throws ProbeFailure {
     if (Platform.current() != Platform.LINUX) {
       throw new ProbeFailure("seccomp exists only on Linux, this is " + Platform.current(), null);
     }
 
     LibSeccomp seccomp;
     try {
-      seccomp = Native.load(LibSeccomp.LIBRARY, LibSeccomp.class);
+      seccomp = Native.load(library, LibSeccomp.class);
     } catch (UnsatisfiedLinkError | RuntimeException e) {
-      throw new ProbeFailure(LibSeccomp.LIBRARY + " could not be loaded: " + e.getMessage()
+      throw new ProbeFailure(library + " could not be loaded: " + e.getMessage()
           + "; install the libseccomp2 package", e);
     }
     LibC libc;
@@ -117,8 +124,9 @@ public final class NativeAccess {
       // SCMP_ACT_KILL_PROCESS.
       api = seccomp.seccomp_api_get();
     } catch (UnsatisfiedLinkError e) {
-      throw new ProbeFailure(LibSeccomp.LIBRARY + " is older than 2.4 (" + e.getMessage()
-          + "); install libseccomp2 2.4 or later", e);
+      throw new ProbeFailure(library + " lacks seccomp_version or seccomp_api_get, so it is not"
+          + " libseccomp 2.4 or later (" + e.getMessage() + "); install libseccomp2 2.4 or later",
+          e);
     }
     // API level 3 means libseccomp and the kernel (4.14+) both support SCMP_ACT_KILL_PROCESS,
     // the action every Jailer profile relies on.
@@ -140,7 +148,8 @@ public final class NativeAccess {
     return compiler;
   }
 
-  private static final class ProbeFailure extends Exception {
+  /** Why a native capability is unusable; the message is meant for the operator. */
+  static final class ProbeFailure extends Exception {
     private static final long serialVersionUID = 1L;
 
     ProbeFailure(String message, Throwable cause) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jailer.core.seccomp.SeccompCompiler;
@@ -92,5 +93,24 @@ class LibSeccompCompilerTest {
         """, "b.json"));
 
     assertTrue(conditional.length > unconditional.length);
+  }
+
+  @Test
+  void probeSeccomp_missingLibrary_causeNamesLibraryAndPackage() {
+    NativeAccess.ProbeFailure e = assertThrows(NativeAccess.ProbeFailure.class,
+        () -> NativeAccess.probeSeccomp("libseccomp-absent.so.2"));
+
+    assertTrue(e.getMessage().startsWith("libseccomp-absent.so.2 could not be loaded: "),
+        e.getMessage());
+    assertTrue(e.getMessage().endsWith("; install the libseccomp2 package"), e.getMessage());
+  }
+
+  @Test
+  void probeSeccomp_libraryWithoutSeccompSymbols_causeAsksForNewerLibseccomp() {
+    NativeAccess.ProbeFailure e = assertThrows(NativeAccess.ProbeFailure.class,
+        () -> NativeAccess.probeSeccomp("libc.so.6"));
+
+    assertTrue(e.getMessage().startsWith("libc.so.6 lacks seccomp_version or seccomp_api_get"),
+        e.getMessage());
   }
 }

@@ -49,7 +49,7 @@ class SeccompEnforcementTest {
         "libseccomp: " + NativeAccess.seccompUnavailabilityCause().orElse(""));
 
     ordinary = compile("ordinary.c", "-pthread");
-    syscalls = compile("syscalls.c");
+    syscalls = compile("syscalls.c", "-pthread");
     defaultBpf = writeBpf("default.bpf", SeccompProfiles.builtin("default"));
   }
 
@@ -109,14 +109,67 @@ class SeccompEnforcementTest {
 
   @Test
   @EnabledIfSystemProperty(named = "os.arch", matches = "amd64")
-  void defaultProfile_32BitAbiCall_killedBySigsys() throws Exception {
-    assertKilled("int80-getpid");
+  void allowByDefaultProfile_32BitAbiCall_killedAsBadArchitecture() throws Exception {
+    // Without a filter the call returns the pid; only a kernel without IA-32 emulation lacks it.
+    Process plain = new ProcessBuilder(syscalls.toString(), "int80-getpid").start();
+    String plainOut = readAll(plain.getInputStream());
+    Prerequisites.requireHostFeature(
+        plain.waitFor() == 0 && plainOut.endsWith(" errno=0\n"), "IA-32 emulation");
+
+    Result r = run(allowAllBpf(), syscalls.toString(), "int80-getpid");
+
+    // The default action would allow getpid: only the bad-architecture action can kill it.
+    assertEquals(KILLED_BY_SIGSYS, r.exit, r.toString());
+    assertEquals("before\n", r.stdout);
   }
 
   @Test
   @EnabledIfSystemProperty(named = "os.arch", matches = "amd64")
-  void defaultProfile_x32AbiCall_killedBySigsys() throws Exception {
-    assertKilled("x32-getpid");
+  void allowByDefaultProfile_x32AbiCall_killedAsBadArchitecture() throws Exception {
+    Result r = run(allowAllBpf(), syscalls.toString(), "x32-getpid");
+
+    assertEquals(KILLED_BY_SIGSYS, r.exit, r.toString());
+    assertEquals("before\n", r.stdout);
+  }
+
+  @Test
+  void defaultProfile_forbiddenCallInSecondThread_killsWholeProcess() throws Exception {
+    Result r = run(defaultBpf, syscalls.toString(), "thread:ptrace");
+
+    assertEquals(KILLED_BY_SIGSYS, r.exit, r.toString());
+    assertEquals("before\n", r.stdout);
+  }
+
+  @Test
+  void ociKillThreadProfile_forbiddenCallInSecondThread_mainThreadSurvives() throws Exception {
+    // The contrast to the test above: SCMP_ACT_KILL ends only the calling thread.
+    Path bpf = writeBpf("kill-thread.bpf", SeccompProfiles.parseOci("""
+        {"defaultAction": "SCMP_ACT_ALLOW",
+         "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_KILL"}]}
+        """, "kill-thread.json"));
+
+    Result r = run(bpf, syscalls.toString(), "thread:ptrace");
+
+    assertEquals(0, r.exit, r.toString());
+    assertEquals("before\nmain survived\n", r.stdout);
+  }
+
+  @Test
+  @EnabledIfSystemProperty(named = "os.arch", matches = "amd64")
+  void allowByDefaultProfile_badArchitectureInSecondThread_killsWholeProcess()
+      throws Exception {
+    Result r = run(allowAllBpf(), syscalls.toString(), "thread:x32-getpid");
+
+    assertEquals(KILLED_BY_SIGSYS, r.exit, r.toString());
+    assertEquals("before\n", r.stdout);
+  }
+
+  @Test
+  void allowByDefaultProfile_nativeCall_survives() throws Exception {
+    Result r = run(allowAllBpf(), syscalls.toString(), "uname");
+
+    assertEquals(0, r.exit, r.toString());
+    assertEquals("before\nsurvived rc=0 errno=0\n", r.stdout);
   }
 
   @Test
@@ -174,6 +227,11 @@ class SeccompEnforcementTest {
 
     assertEquals(KILLED_BY_SIGSYS, r.exit, r.toString());
     assertEquals("", r.stdout);
+  }
+
+  private static Path allowAllBpf() throws IOException {
+    return writeBpf("allow-all.bpf", SeccompProfiles.parseOci(
+        "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}", "allow-all.json"));
   }
 
   private static void assertKilled(String call) throws Exception {

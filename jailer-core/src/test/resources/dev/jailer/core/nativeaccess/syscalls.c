@@ -1,9 +1,12 @@
 /*
  * Makes the system call named by argv[1]. Prints "before" first, then, if it survives,
- * "survived rc=<rc> errno=<errno>" and exits 0.
+ * "survived rc=<rc> errno=<errno>" and exits 0. With "thread:<call>", a second thread makes the
+ * call while the main thread waits a second and then prints "main survived": a filter that kills
+ * only the calling thread lets the main thread finish.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,11 +18,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-int main(int argc, char **argv) {
-  if (argc != 2) return 2;
-  const char *what = argv[1];
-  printf("before\n");
-  fflush(stdout);
+static int call(const char *what) {
   long rc;
   errno = 0;
   if (strcmp(what, "ptrace") == 0) {
@@ -65,5 +64,24 @@ int main(int argc, char **argv) {
     return 2;
   }
   printf("survived rc=%ld errno=%d\n", rc, errno);
+  fflush(stdout);
+  return 0;
+}
+
+static void *thread_main(void *what) {
+  call(what);
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) return 2;
+  printf("before\n");
+  fflush(stdout);
+  if (strncmp(argv[1], "thread:", 7) != 0) return call(argv[1]);
+
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, thread_main, argv[1] + 7) != 0) return 3;
+  sleep(1);
+  printf("main survived\n");
   return 0;
 }
