@@ -43,8 +43,9 @@ public final class NativeAccess {
   /**
    * The seccomp compiler over the host's libseccomp.
    *
-   * @throws JailerException FAILED_PRECONDITION, with {@link #seccompUnavailabilityCause()} as
-   *     its message and the probe's failure as its cause, when libseccomp is unusable here
+   * @throws JailerException FAILED_PRECONDITION, whose message ends with {@link
+   *     #seccompUnavailabilityCause()} and whose cause is the probe's failure, when libseccomp is
+   *     unusable here
    */
   public static SeccompCompiler seccompCompiler() {
     if (SeccompProbe.COMPILER == null) {
@@ -83,7 +84,10 @@ public final class NativeAccess {
       if (cause == null) {
         logger.log(Level.FINE, "seccomp available through " + LibSeccomp.LIBRARY);
       } else {
-        logger.log(Level.FINE, "seccomp unavailable: " + cause, failure);
+        // Logged once: every sandboxed spawn will be refused until the operator fixes it.
+        logger.log(Level.WARNING, "seccomp filters unavailable, sandboxed spawns will fail: "
+            + cause);
+        logger.log(Level.FINE, "seccomp probe failure", failure);
       }
     }
 

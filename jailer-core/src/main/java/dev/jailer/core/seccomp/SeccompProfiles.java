@@ -448,6 +448,11 @@ public final class SeccompProfiles {
             + " SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL, SCMP_ACT_TRAP,"
             + " SCMP_ACT_ERRNO, SCMP_ACT_ALLOW, SCMP_ACT_LOG");
       };
+      if (type == SeccompAction.Type.KILL_THREAD) {
+        logger.log(Level.WARNING, "seccomp profile {0}: {1} {2} kills only the calling thread;"
+            + " a multi-threaded VMM keeps running without it. Use SCMP_ACT_KILL_PROCESS",
+            new Object[] {source, where, name});
+      }
       if (type == SeccompAction.Type.ERRNO) {
         return SeccompAction.errno(errno == null ? SeccompAction.EPERM : errno);
       }
