@@ -310,7 +310,11 @@ public final class LinuxSpawner implements Spawner {
       }
       if (initPid > 0) {
         for (long child : ProcFs.children(initPid)) {
-          if (ProcFs.exe(child).map(shimPath::equals).orElse(false)) {
+          // Until it executes the shim, the init's child is still bubblewrap. A script shim
+          // shows its interpreter instead of its own path, so anything but bubblewrap counts.
+          Optional<String> exe = ProcFs.exe(child);
+          if (exe.isPresent()
+              && (exe.get().equals(shimPath) || !exe.get().endsWith("/bwrap"))) {
             return child;
           }
         }
