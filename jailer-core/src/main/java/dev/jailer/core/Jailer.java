@@ -104,14 +104,8 @@ public final class Jailer implements AutoCloseable {
    */
   public BoxView stage(String boxId, String shimPath, List<VolumeSpec> volumes) {
     BoxId.validate(boxId);
-    Entry entry = boxes.computeIfAbsent(boxId, id -> new Entry(null));
-    entry.lock.lock();
+    Entry entry = lockedEntry(boxId);
     try {
-      if (entry.removed) {
-        // A concurrent Remove won the race for this entry; stage into a fresh one.
-        entry.lock.unlock();
-        return stage(boxId, shimPath, volumes);
-      }
       BoxView before = entry.view;
       if (before != null && before.state() == BoxState.RUNNING) {
         throw JailerException.failedPrecondition(
@@ -150,9 +144,20 @@ public final class Jailer implements AutoCloseable {
       logger.info(() -> "box " + boxId + " staged from " + record.realShimPath());
       return view;
     } finally {
-      if (entry.lock.isHeldByCurrentThread()) {
-        entry.lock.unlock();
+      entry.lock.unlock();
+    }
+  }
+
+  // The entry of boxId, created if needed, locked by the caller's thread. An entry that a
+  // concurrent Remove retired while this thread waited for its lock is skipped for a fresh one.
+  private Entry lockedEntry(String boxId) {
+    while (true) {
+      Entry entry = boxes.computeIfAbsent(boxId, id -> new Entry(null));
+      entry.lock.lock();
+      if (!entry.removed) {
+        return entry;
       }
+      entry.lock.unlock();
     }
   }
 
@@ -198,8 +203,10 @@ public final class Jailer implements AutoCloseable {
               "running");
       publish(entry, running);
       logger.info(() -> "box " + boxId + " spawned, shim pid " + started.pidRecord().pid());
+      // A shim that already ended is recorded right here, under this lock; the answer then
+      // shows the box EXITED.
       started.exit().thenAccept(exit -> onExit(entry, boxId, started.pidRecord(), exit));
-      return running;
+      return entry.view;
     } finally {
       entry.lock.unlock();
     }

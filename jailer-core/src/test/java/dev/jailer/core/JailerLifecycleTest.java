@@ -1,0 +1,166 @@
+package dev.jailer.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.common.collect.ImmutableList;
+import dev.jailer.core.box.BoxEvent;
+import dev.jailer.core.box.BoxState;
+import dev.jailer.core.box.BoxView;
+import dev.jailer.core.box.RecordFiles;
+import dev.jailer.core.sandbox.UnavailableSpawner;
+import dev.jailer.core.testing.ShimDirectory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Stage, List, Watch, Remove and restart of boxes that are never spawned. */
+class JailerLifecycleTest {
+  @TempDir Path tmp;
+  private ShimDirectory shim;
+  private Jailer jailer;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    shim = ShimDirectory.create(tmp.resolve("opt/shim"));
+    jailer = open();
+  }
+
+  private Jailer open() {
+    return new Jailer(JailerConfig.of(tmp.resolve("state"), List.of(shim.dir())),
+        new UnavailableSpawner("no sandbox in this test"));
+  }
+
+  @AfterEach
+  void tearDown() {
+    jailer.close();
+  }
+
+  private BoxView stage(String boxId) {
+    return jailer.stage(boxId, shim.shim().toString(), List.of());
+  }
+
+  @Test
+  void list_boxes_orderedByIdAndFilteredByState() {
+    stage("b");
+    stage("a");
+    stage("c");
+
+    assertEquals(List.of("a", "b", "c"),
+        jailer.list(Optional.empty()).stream().map(BoxView::boxId).toList());
+    assertEquals(3, jailer.list(Optional.of(BoxState.STAGED)).size());
+    assertEquals(0, jailer.list(Optional.of(BoxState.RUNNING)).size());
+  }
+
+  @Test
+  void inspect_unknownBox_notFound() {
+    JailerException e = assertThrows(JailerException.class, () -> jailer.inspect("ghost"));
+
+    assertEquals(JailerException.Kind.NOT_FOUND, e.kind());
+  }
+
+  @Test
+  void stage_refusedRequestForNewBox_leavesNoBoxBehind() {
+    assertThrows(JailerException.class, () -> jailer.stage("bad", "relative", List.of()));
+
+    assertTrue(jailer.list(Optional.empty()).isEmpty());
+    assertFalse(Files.exists(tmp.resolve("state/boxes/bad")));
+  }
+
+  @Test
+  void spawn_hostCannotSandbox_failedPreconditionWithReason() {
+    stage("box");
+
+    JailerException e = assertThrows(JailerException.class,
+        () -> jailer.spawn("box", new dev.jailer.core.spawn.SpawnOptions(ImmutableList.of(),
+            com.google.common.collect.ImmutableMap.of(), false, JailerConfig.DEFAULT_LIMITS, "",
+            null), () -> false));
+
+    assertEquals(JailerException.Kind.FAILED_PRECONDITION, e.kind());
+    assertTrue(e.getMessage().contains("no sandbox in this test"), e.getMessage());
+  }
+
+  @Test
+  void watch_seesCurrentStateFirstThenChangesAndNothingAfterClose() throws Exception {
+    stage("existing");
+    List<BoxEvent> events = new CopyOnWriteArrayList<>();
+
+    AutoCloseable subscription = jailer.watch(Optional.empty(), events::add);
+    stage("new");
+    jailer.remove("existing", false);
+    subscription.close();
+    stage("after");
+
+    assertEquals(List.of("existing:false", "new:false", "existing:true"),
+        events.stream().map(e -> e.box().boxId() + ":" + e.removed()).toList());
+    assertEquals(0, jailer.watcherCount());
+  }
+
+  @Test
+  void watch_oneBox_seesOnlyThatBox() throws Exception {
+    List<BoxEvent> events = new CopyOnWriteArrayList<>();
+
+    try (AutoCloseable subscription = jailer.watch(Optional.of("mine"), events::add)) {
+      stage("other");
+      stage("mine");
+    }
+
+    assertEquals(List.of("mine"), events.stream().map(e -> e.box().boxId()).toList());
+  }
+
+  @Test
+  void remove_box_deletesDirectoryWithoutFollowingPlantedSymlinks() throws IOException {
+    BoxView box = stage("gone");
+    Path victim = Files.createDirectories(tmp.resolve("victim"));
+    Files.writeString(victim.resolve("keep"), "precious");
+    Files.createSymbolicLink(box.layout().shared().resolve("link"), victim);
+
+    jailer.remove("gone", false);
+
+    assertFalse(Files.exists(box.layout().dir()));
+    assertEquals("precious", Files.readString(victim.resolve("keep")));
+    assertThrows(JailerException.class, () -> jailer.inspect("gone"));
+  }
+
+  @Test
+  void restart_stagedBoxesAreListedAgain() {
+    stage("one");
+    stage("two");
+    jailer.close();
+
+    jailer = open();
+
+    assertEquals(List.of("one", "two"),
+        jailer.list(Optional.empty()).stream().map(BoxView::boxId).toList());
+    assertEquals(4, jailer.inspect("one").stage().orElseThrow().files().size());
+  }
+
+  @Test
+  void restart_afterCrashDuringStageAndRemove_leavesNoTemporaryFilesAndBoxesRemovable()
+      throws IOException {
+    BoxView box = stage("crashed");
+    Path leftover = RecordFiles.tempSibling(box.layout().bin().resolve("box-shim"));
+    Files.writeString(leftover, "half a shim");
+    Path halfRemoved = tmp.resolve("state/boxes/.removing-old-1234");
+    Files.createDirectories(halfRemoved.resolve("bin"));
+    Path incomplete = Files.createDirectories(tmp.resolve("state/boxes/incomplete/bin"));
+    jailer.close();
+
+    jailer = open();
+
+    assertFalse(Files.exists(leftover));
+    assertFalse(Files.exists(halfRemoved));
+    assertTrue(jailer.inspect("incomplete").statusMessage().startsWith("incomplete"));
+    jailer.remove("incomplete", false);
+    assertFalse(Files.exists(incomplete.getParent()));
+  }
+}
