@@ -122,6 +122,8 @@ public final class Jailer implements AutoCloseable {
                 before == null ? Optional.empty() : before.stage());
       } catch (RuntimeException e) {
         if (before == null) {
+          // Nothing was staged: retire the entry so that a waiting call takes a fresh one.
+          entry.removed = true;
           boxes.remove(boxId, entry);
         }
         throw e;
