@@ -30,10 +30,11 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
@@ -99,7 +100,7 @@ public final class JailerClient implements AutoCloseable {
             Epoll.unavailabilityCause());
       }
       Path socket = unixPath(target);
-      this.eventLoop = new EpollEventLoopGroup(1, threads);
+      this.eventLoop = new MultiThreadIoEventLoopGroup(1, threads, EpollIoHandler.newFactory());
       channelBuilder =
           NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()), credentials)
               .channelType(EpollDomainSocketChannel.class)
@@ -110,7 +111,7 @@ public final class JailerClient implements AutoCloseable {
               .overrideAuthority("localhost");
     } else {
       HostPort hostPort = HostPort.parse(target);
-      this.eventLoop = new NioEventLoopGroup(1, threads);
+      this.eventLoop = new MultiThreadIoEventLoopGroup(1, threads, NioIoHandler.newFactory());
       channelBuilder =
           NettyChannelBuilder.forAddress(hostPort.host, hostPort.port, credentials)
               .channelType(NioSocketChannel.class);

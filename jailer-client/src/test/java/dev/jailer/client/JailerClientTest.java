@@ -33,7 +33,8 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.StatusProto;
@@ -79,8 +80,8 @@ class JailerClientTest {
     String target;
     if (transport == Transport.UNIX) {
       Path socket = tmp.resolve("jailer.sock");
-      EventLoopGroup boss = new EpollEventLoopGroup(1);
-      EventLoopGroup workers = new EpollEventLoopGroup(2);
+      EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+      EventLoopGroup workers = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
       server =
           NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
               .channelType(EpollServerDomainSocketChannel.class)
