@@ -104,6 +104,9 @@ public final class JailerServerMain {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    // The listeners end before the stop is complete (sockets removed, "stopped" logged). Joining
+    // the stop here keeps the JVM from exiting, and resetting the log handlers, under it.
+    server.shutdown();
   }
 
   private static void stopAndExit(JailerServer server, String signal) {

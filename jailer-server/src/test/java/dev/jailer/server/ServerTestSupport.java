@@ -10,11 +10,9 @@ import dev.jailer.v1.ListRequest;
 import dev.jailer.v1.ListResponse;
 import dev.jailer.v1.StopRequest;
 import dev.jailer.v1.StopResponse;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.util.List;
@@ -46,13 +44,12 @@ final class ServerTestSupport {
     assumeTrue(false, "prerequisite missing: " + whatIsMissing);
   }
 
-  /** A plaintext channel to a Unix socket, for the health and reflection stubs. */
+  /**
+   * A plaintext channel to a Unix socket through gRPC's own {@code unix://} target support, the
+   * way generic tools reach the server; for the health and reflection stubs.
+   */
   static ManagedChannel unixChannel(Path socket) {
-    return NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollDomainSocketChannel.class, DomainSocketAddress.class)
-        .withOption(ChannelOption.SO_KEEPALIVE, null)
-        .overrideAuthority("localhost")
-        .usePlaintext()
+    return Grpc.newChannelBuilder("unix://" + socket, InsecureChannelCredentials.create())
         .build();
   }
 
