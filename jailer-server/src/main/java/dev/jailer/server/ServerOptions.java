@@ -348,11 +348,15 @@ public final class ServerOptions {
     text.append("Runs the Jailer gRPC service (jailer.v1.Jailer).\n\n");
     for (Flag flag : Flag.values()) {
       String left = flag.name + (flag.takesValue() ? " " + flag.valueName : "");
-      text.append(String.format(Locale.ROOT, "  %-28s %s", left, flag.description));
+      String line = String.format(Locale.ROOT, "  %-28s %s", left, flag.description);
       if (!flag.defaultText.isEmpty()) {
-        text.append(" (default: ").append(flag.defaultText).append(')');
+        String defaultPart = "(default: " + flag.defaultText + ")";
+        // Keeps the help within 100 columns: a long default goes on a line of its own.
+        line += line.length() + 1 + defaultPart.length() <= 100
+            ? " " + defaultPart
+            : "\n" + " ".repeat(31) + defaultPart;
       }
-      text.append('\n');
+      text.append(line).append('\n');
     }
     text.append("\nExit status: 0 after a normal stop (SIGTERM, SIGINT), 1 when the server");
     text.append(" cannot start,\n2 for a bad flag.\n");
