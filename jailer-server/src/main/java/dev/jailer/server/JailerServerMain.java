@@ -2,10 +2,20 @@ package dev.jailer.server;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.jailer.v1.JailerGrpc;
+import com.google.common.collect.ImmutableList;
+import dev.jailer.core.BoxUsers;
+import dev.jailer.core.Jailer;
+import dev.jailer.core.JailerConfig;
+import dev.jailer.core.JailerException;
+import dev.jailer.core.Platform;
+import dev.jailer.core.sandbox.Spawners;
 import io.grpc.BindableService;
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogManager;
@@ -37,25 +47,53 @@ public final class JailerServerMain {
   private JailerServerMain() {}
 
   /**
-   * What {@link #createService} hands to the server: the Jailer service itself, and why the
-   * host cannot build the sandbox (empty when it can), which makes health NOT_SERVING.
+   * What {@link #createService} hands to the server: the Jailer service itself, the core it
+   * translates for, and why the host cannot build the sandbox (empty when it can), which makes
+   * health NOT_SERVING.
    */
-  record Wiring(BindableService service, Optional<String> sandboxProblem) {
+  record Wiring(BindableService service, Jailer jailer, Optional<String> sandboxProblem) {
     Wiring {
       requireNonNull(service, "service");
+      requireNonNull(jailer, "jailer");
       requireNonNull(sandboxProblem, "sandboxProblem");
     }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // SEAM: the one place where the Jailer service is created from the options. Everything else
-  // in this class (flags, logging, listeners, health, reflection, signals) is independent of it.
-  // Until the service over jailer-core is wired here, every RPC answers UNIMPLEMENTED.
-  // ---------------------------------------------------------------------------------------------
-  static Wiring createService(ServerOptions options) {
-    // Limitation: no Jailer RPC is implemented behind this entry point yet; each answers
-    // UNIMPLEMENTED while health and reflection already work.
-    return new Wiring(new JailerGrpc.JailerImplBase() {}, Optional.empty());
+  /**
+   * Opens the state directory (re-attaching to running boxes) and builds the service.
+   *
+   * @throws ServerStartException when the state directory or the box user is unusable
+   */
+  static Wiring createService(ServerOptions options) throws ServerStartException {
+    JailerConfig config = coreConfig(options);
+    Jailer jailer;
+    try {
+      jailer = new Jailer(config, Spawners.forHost(config));
+    } catch (JailerException e) {
+      throw new ServerStartException(e.getMessage(), e);
+    }
+    Optional<String> problem = jailer.sandboxProblem();
+    return new Wiring(new JailerService(jailer), jailer, problem);
+  }
+
+  /** The core's configuration from the server's flags. */
+  static JailerConfig coreConfig(ServerOptions options) {
+    BoxUsers users =
+        options.boxUidRange()
+            .map(r -> BoxUsers.range(r.first(), r.last()))
+            .orElseGet(() -> BoxUsers.fixed(
+                options.boxUser().orElse(ServerOptions.DEFAULT_BOX_USER)));
+    return new JailerConfig(
+        options.stateDir(),
+        Platform.current(),
+        ImmutableList.copyOf(options.allowedShimDirs()),
+        ImmutableList.copyOf(options.allowedVolumeRoots()),
+        ImmutableList.copyOf(options.allowedSeccompDirs()),
+        options.cgroupParent(),
+        users,
+        JailerConfig.DEFAULT_LIMITS,
+        Duration.ofSeconds(10),
+        options.development());
   }
 
   /** Runs the server; see the class comment for the exit status. Never returns normally. */
@@ -83,14 +121,17 @@ public final class JailerServerMain {
               + " never use --development in production");
     }
     JailerServer server;
+    Wiring wiring;
     try {
-      Wiring wiring = createService(options);
+      wiring = createService(options);
       server = JailerServer.start(options, wiring.service(), wiring.sandboxProblem());
     } catch (ServerStartException e) {
       logger.log(Level.SEVERE, "cannot start: " + e.getMessage(), e.getCause());
       System.exit(EXIT_CANNOT_START);
       return;
     }
+
+    watchSandbox(server, wiring.jailer());
 
     // The JVM's own SIGTERM handling runs the shutdown hooks but then exits with 143; handling
     // the signals here lets an orderly stop end with status 0, as service managers expect.
@@ -107,6 +148,19 @@ public final class JailerServerMain {
     // The listeners end before the stop is complete (sockets removed, "stopped" logged). Joining
     // the stop here keeps the JVM from exiting, and resetting the log handlers, under it.
     server.shutdown();
+  }
+
+  // The host can lose (or gain) what sandboxes need while the server runs, for example a
+  // removed package or a cgroup hierarchy unmounted: health follows it.
+  private static void watchSandbox(JailerServer server, Jailer jailer) {
+    ScheduledExecutorService checker =
+        Executors.newSingleThreadScheduledExecutor(runnable -> {
+          Thread thread = new Thread(runnable, "jailer-sandbox-check");
+          thread.setDaemon(true);
+          return thread;
+        });
+    checker.scheduleWithFixedDelay(
+        () -> server.setSandboxProblem(jailer.sandboxProblem()), 30, 30, TimeUnit.SECONDS);
   }
 
   private static void stopAndExit(JailerServer server, String signal) {

@@ -19,8 +19,7 @@ public final class Spawners {
    */
   public static Spawner forHost(JailerConfig config) {
     if (config.development()) {
-      logger.warning("development mode: shims run WITHOUT any sandbox; never use this in "
-          + "production. Inspect reports the sandbox as none");
+      logger.fine("development mode: shims run without any sandbox");
       return new DevelopmentSpawner(config);
     }
     return switch (config.platform()) {
