@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jailer.core.testing.Prerequisites;
 import dev.jailer.client.ErrorCode;
 import dev.jailer.client.JailerClient;
 import dev.jailer.client.JailerClientException;
@@ -160,7 +161,7 @@ class JailerServerTcpTest {
     Path clientKey;
 
     static Pki create(Path dir) throws Exception {
-      ServerTestSupport.require(new File("/usr/bin/openssl").canExecute(), "openssl CLI");
+      Prerequisites.require(new File("/usr/bin/openssl").canExecute(), "openssl CLI");
       Files.createDirectories(dir);
       Pki pki = new Pki();
       pki.ca = dir.resolve("ca.pem");

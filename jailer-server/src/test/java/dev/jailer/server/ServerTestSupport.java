@@ -1,7 +1,5 @@
 package dev.jailer.server;
 
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jailer.v1.Box;
 import dev.jailer.v1.BoxState;
@@ -27,21 +25,6 @@ final class ServerTestSupport {
   /** Options parsed as root with an empty environment. */
   static ServerOptions options(String... args) throws InvalidFlagException {
     return ServerOptions.parse(List.of(args), 0, Map.of());
-  }
-
-  /**
-   * Skips the test on a developer machine and fails it under CI when {@code present} is false,
-   * like {@code dev.jailer.core.testing.Prerequisites}, whose test classes this module cannot
-   * see.
-   */
-  static void require(boolean present, String whatIsMissing) {
-    if (present) {
-      return;
-    }
-    if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-      fail("prerequisite missing in CI: " + whatIsMissing);
-    }
-    assumeTrue(false, "prerequisite missing: " + whatIsMissing);
   }
 
   /**
