@@ -190,8 +190,9 @@ public final class Jailer implements AutoCloseable {
       if (cancelled.getAsBoolean()) {
         throw JailerException.cancelled("the caller gave up before box " + boxId + " started");
       }
-      deleteIfExists(before.layout().exitRecord());
       Spawner.Started started = spawner.start(before, options, cancelled);
+      // Only a shim that runs replaces the record of how the last one ended.
+      deleteIfExists(before.layout().exitRecord());
       BoxView running =
           new BoxView(
               before.layout(),

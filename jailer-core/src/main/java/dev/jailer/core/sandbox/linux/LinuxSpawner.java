@@ -245,7 +245,6 @@ public final class LinuxSpawner implements Spawner {
             kind(), argv, ImmutableList.copyOf(options.env().keySet()), limits,
             ImmutableList.of(), options.seccompName(), options.network(), identity.uid(),
             identity.gid(), config.cgroupParent(), System.currentTimeMillis());
-    RecordFiles.write(layout.spawnRecord(), record);
     sentSignals.remove(boxId);
 
     long stderrOffset = sizeOf(layout.stderrLog());
@@ -276,6 +275,8 @@ public final class LinuxSpawner implements Spawner {
       removeCgroup(cgroup);
       throw e;
     }
+    // The records are written once the shim runs, so a failed Spawn leaves the last ones intact.
+    RecordFiles.write(layout.spawnRecord(), record);
     long startTime = pid > 0 ? ProcFs.startTime(pid).orElse(0) : 0;
     PidRecord pidRecord =
         new PidRecord(pid, startTime, process.pid(), System.currentTimeMillis());

@@ -89,19 +89,29 @@ class LinuxSandboxTest {
   }
 
   private Jailer newJailer(Limits defaults) throws IOException {
-    JailerConfig config =
-        new JailerConfig(
-            root.resolve("state"),
-            Platform.LINUX,
-            ImmutableList.of(shimDir),
-            ImmutableList.of(Files.createDirectories(root.resolve("volumes"))),
-            ImmutableList.of(),
-            cgroupParent,
-            BoxUsers.fixed("nobody"),
-            defaults,
-            Duration.ofSeconds(2),
-            false);
-    return new Jailer(config, new LinuxSpawner(config, CgroupHost.detect()));
+    return new Jailer(config(BoxUsers.fixed("nobody"), defaults, false),
+        new LinuxSpawner(config(BoxUsers.fixed("nobody"), defaults, false), CgroupHost.detect()));
+  }
+
+  private JailerConfig config(BoxUsers users, Limits defaults, boolean development)
+      throws IOException {
+    return new JailerConfig(
+        root.resolve("state"),
+        Platform.LINUX,
+        ImmutableList.of(shimDir),
+        ImmutableList.of(Files.createDirectories(root.resolve("volumes"))),
+        ImmutableList.of(Files.createDirectories(root.resolve("seccomp"))),
+        cgroupParent,
+        users,
+        defaults,
+        Duration.ofSeconds(2),
+        development);
+  }
+
+  private Jailer replaceJailer(JailerConfig config, dev.jailer.core.spawn.Spawner spawner) {
+    jailer.close();
+    jailer = new Jailer(config, spawner);
+    return jailer;
   }
 
   @AfterEach
@@ -482,6 +492,124 @@ class LinuxSandboxTest {
     BoxView stopped = jailer.stop("keeps", Duration.ofSeconds(5));
     assertEquals(BoxState.EXITED, stopped.state());
     assertNotEquals(0, stopped.exit().orElseThrow().exitCode());
+  }
+
+  @Test
+  void spawn_uidRange_eachBoxGetsItsOwnUidFromTheRange() throws Exception {
+    JailerConfig ranged = config(BoxUsers.range(61000, 61009), JailerConfig.DEFAULT_LIMITS, false);
+    replaceJailer(ranged, new LinuxSpawner(ranged, CgroupHost.detect()));
+    stage("first", "probe");
+    stage("second", "probe");
+
+    long a = jailer.spawn("first", options("sleep"), () -> false).pid().orElseThrow().pid();
+    long b = jailer.spawn("second", options("sleep"), () -> false).pid().orElseThrow().pid();
+
+    int uidA = (Integer) Files.getAttribute(Path.of("/proc/" + a), "unix:uid");
+    int uidB = (Integer) Files.getAttribute(Path.of("/proc/" + b), "unix:uid");
+    assertTrue(uidA >= 61000 && uidA <= 61009, "uid " + uidA);
+    assertTrue(uidB >= 61000 && uidB <= 61009, "uid " + uidB);
+    assertNotEquals(uidA, uidB);
+    assertEquals(uidA, jailer.inspect("first").spawn().orElseThrow().uid());
+    assertEquals(uidA,
+        Files.getAttribute(jailer.inspect("first").layout().tmp(), "unix:uid"));
+  }
+
+  @Test
+  void spawn_ociProfileFromAllowedDirectory_appliesItsErrnoRule() throws Exception {
+    Path profile = root.resolve("seccomp/no-uname.json");
+    Files.writeString(profile, "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+        + "{\"names\": [\"uname\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 42}]}");
+    stage("oci", "probe");
+
+    jailer.spawn("oci", new SpawnOptions(ImmutableList.of("uname"), ImmutableMap.of(), false,
+        NO_REQUEST, null, profile.toString()), () -> false);
+    BoxView box = awaitExit("oci");
+
+    assertEquals("uname: -1 errno 42\n", stdout(box));
+    assertEquals(profile.toString(), box.spawn().orElseThrow().seccompProfile());
+  }
+
+  @Test
+  void spawn_seccompFileOutsideAllowedDirectories_permissionDenied() throws Exception {
+    Path profile = Files.writeString(root.resolve("elsewhere.json"),
+        "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}");
+    stage("rogue-profile", "probe");
+
+    JailerException e = assertThrows(JailerException.class, () -> jailer.spawn("rogue-profile",
+        new SpawnOptions(ImmutableList.of(), ImmutableMap.of(), false, NO_REQUEST, null,
+            profile.toString()), () -> false));
+
+    assertEquals(JailerException.Kind.PERMISSION_DENIED, e.kind());
+    assertEquals("seccomp.file", e.violations().get(0).field());
+  }
+
+  @Test
+  void spawn_notifyActionInProfile_invalidArgument() throws Exception {
+    Path profile = root.resolve("seccomp/notify.json");
+    Files.writeString(profile, "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+        + "{\"names\": [\"uname\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}");
+    stage("notify", "probe");
+
+    JailerException e = assertThrows(JailerException.class, () -> jailer.spawn("notify",
+        new SpawnOptions(ImmutableList.of(), ImmutableMap.of(), false, NO_REQUEST, null,
+            profile.toString()), () -> false));
+
+    assertEquals(JailerException.Kind.INVALID_ARGUMENT, e.kind());
+    assertEquals(BoxState.STAGED, jailer.inspect("notify").state());
+  }
+
+  @Test
+  void spawn_rlimits_inForceInsideAndCoreDumpsOffByDefault() throws Exception {
+    stage("limits", "probe");
+    SpawnOptions limits = new SpawnOptions(ImmutableList.of("limits"), ImmutableMap.of(), false,
+        new Limits(0, 0, 0, 77, 1 << 20, 3600, 0, 0), "", null);
+
+    jailer.spawn("limits", limits, () -> false);
+    BoxView box = awaitExit("limits");
+
+    String out = stdout(box);
+    assertTrue(out.matches("(?s).*Max open files\\s+77\\s+77 .*"), out);
+    assertTrue(out.matches("(?s).*Max file size\\s+1048576\\s+1048576 .*"), out);
+    assertTrue(out.matches("(?s).*Max cpu time\\s+3600\\s+3600 .*"), out);
+    assertTrue(out.matches("(?s).*Max core file size\\s+0\\s+0 .*"), out);
+    assertTrue(out.matches("(?s).*Max address space\\s+unlimited\\s+unlimited .*"), out);
+  }
+
+  @Test
+  void stop_exitedBox_isANoOp() throws Exception {
+    BoxView exited = run("done", options("exit", "4"));
+
+    BoxView again = jailer.stop("done", Duration.ofSeconds(1));
+
+    assertEquals(exited.exit(), again.exit());
+  }
+
+  @Test
+  void preflight_missingCgroupController_notServingReasonAndSpawnRefused() throws Exception {
+    JailerConfig config = config(BoxUsers.fixed("nobody"), JailerConfig.DEFAULT_LIMITS, false);
+    CgroupHost noControllers = CgroupHost.fromMountInfo("", root.resolve("no-cgroups"));
+    replaceJailer(config, new LinuxSpawner(config, noControllers));
+    stage("closed", "probe");
+
+    JailerException e = assertThrows(JailerException.class,
+        () -> jailer.spawn("closed", options("hello"), () -> false));
+
+    assertTrue(jailer.sandboxProblem().orElseThrow().contains("memory"),
+        jailer.sandboxProblem().toString());
+    assertEquals(JailerException.Kind.FAILED_PRECONDITION, e.kind());
+    assertTrue(e.getMessage().contains("memory"), e.getMessage());
+    assertEquals(BoxState.STAGED, jailer.inspect("closed").state());
+  }
+
+  @Test
+  void development_spawnsWithoutSandboxAndSaysSo() throws Exception {
+    JailerConfig config = config(BoxUsers.fixed("nobody"), JailerConfig.DEFAULT_LIMITS, true);
+    replaceJailer(config, dev.jailer.core.sandbox.Spawners.forHost(config));
+
+    BoxView box = run("dev", options("hello"));
+
+    assertEquals("none", box.spawn().orElseThrow().sandbox());
+    assertEquals("hello from the box\n", stdout(box));
   }
 
   /** Paths of a box by id, read through Inspect. */
