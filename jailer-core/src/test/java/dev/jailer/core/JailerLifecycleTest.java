@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.collect.ImmutableList;
+import com.google.common.collect.ImmutableMap;
 import dev.jailer.core.box.BoxEvent;
 import dev.jailer.core.box.BoxState;
 import dev.jailer.core.box.BoxView;
 import dev.jailer.core.box.RecordFiles;
 import dev.jailer.core.sandbox.UnavailableSpawner;
+import dev.jailer.core.spawn.SpawnOptions;
 import dev.jailer.core.testing.ShimDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,6 +20,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -81,8 +90,8 @@ class JailerLifecycleTest {
     stage("box");
 
     JailerException e = assertThrows(JailerException.class,
-        () -> jailer.spawn("box", new dev.jailer.core.spawn.SpawnOptions(ImmutableList.of(),
-            com.google.common.collect.ImmutableMap.of(), false, JailerConfig.DEFAULT_LIMITS, "",
+        () -> jailer.spawn("box", new SpawnOptions(ImmutableList.of(),
+            ImmutableMap.of(), false, JailerConfig.DEFAULT_LIMITS, "",
             null), () -> false));
 
     assertEquals(JailerException.Kind.FAILED_PRECONDITION, e.kind());
@@ -162,5 +171,48 @@ class JailerLifecycleTest {
     assertTrue(jailer.inspect("incomplete").statusMessage().startsWith("incomplete"));
     jailer.remove("incomplete", false);
     assertFalse(Files.exists(incomplete.getParent()));
+  }
+  @Test
+  void slowSpawn_doesNotBlockInspectListOrOtherBoxes() throws Exception {
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    jailer.close();
+    jailer = new Jailer(JailerConfig.of(tmp.resolve("state"), List.of(shim.dir())),
+        new UnavailableSpawner("slow") {
+          @Override
+          public Started start(BoxView box, SpawnOptions options, BooleanSupplier cancelled) {
+            entered.countDown();
+            awaitQuietly(release);
+            return super.start(box, options, cancelled);
+          }
+        });
+    stage("slow");
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    Future<?> spawn = pool.submit(() -> jailer.spawn("slow", new SpawnOptions(
+        ImmutableList.of(), ImmutableMap.of(), false, JailerConfig.DEFAULT_LIMITS, "", null),
+        () -> false));
+    assertTrue(entered.await(10, TimeUnit.SECONDS));
+
+    BoxView inspected = jailer.inspect("slow");
+    List<BoxView> listed = jailer.list(Optional.empty());
+    BoxView other = stage("other");
+
+    assertEquals(BoxState.STAGED, inspected.state());
+    assertEquals(1, listed.size());
+    assertEquals(BoxState.STAGED, other.state());
+    assertFalse(spawn.isDone());
+    release.countDown();
+    ExecutionException failure = assertThrows(ExecutionException.class,
+        () -> spawn.get(10, TimeUnit.SECONDS));
+    assertTrue(failure.getCause() instanceof JailerException);
+    pool.shutdown();
+  }
+
+  private static void awaitQuietly(CountDownLatch latch) {
+    try {
+      latch.await(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

@@ -254,6 +254,22 @@ class JailerEndToEndTest {
   }
 
   @Test
+  void remove_forceOnRunningBox_stopsItThenDeletesEverything() throws Exception {
+    requireSandbox();
+    stage(unixClient, "forced");
+    Box running = unixClient.spawn(SpawnRequest.newBuilder().setBoxId("forced")
+        .addArgs("sleep").build());
+
+    Box removed = unixClient.remove(RemoveRequest.newBuilder().setBoxId("forced").setForce(true)
+        .build());
+
+    assertEquals(BoxState.BOX_STATE_EXITED, removed.getState());
+    assertFalse(ProcessHandle.of(running.getPid()).map(ProcessHandle::isAlive).orElse(false));
+    assertFalse(Files.exists(Path.of(running.getBoxDir())));
+    assertEquals(List.of(), CgroupHost.detect().orphans(cgroupParent, Set.of()));
+  }
+
+  @Test
   void spawn_loaderVariable_invalidArgumentNamingIt() {
     stage(unixClient, "ld");
 

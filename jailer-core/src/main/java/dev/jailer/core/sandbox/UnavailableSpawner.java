@@ -16,7 +16,7 @@ import java.util.function.BooleanSupplier;
  * The spawner of a host that cannot sandbox at all: every Spawn fails with the reason. Staging,
  * Inspect and Remove keep working, so boxes can still be prepared and cleaned up.
  */
-public final class UnavailableSpawner implements Spawner {
+public class UnavailableSpawner implements Spawner {
   private final String reason;
 
   public UnavailableSpawner(String reason) {
