@@ -208,6 +208,28 @@ class JailerLifecycleTest {
     pool.shutdown();
   }
 
+  @Test
+  void stage_concurrentCallsOnOneBox_serializedAndConsistent() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    List<Future<BoxView>> calls = new java.util.ArrayList<>();
+    for (int i = 0; i < 32; i++) {
+      calls.add(pool.submit(() -> stage("shared")));
+    }
+    int copiedShims = 0;
+    for (Future<BoxView> call : calls) {
+      BoxView box = call.get(30, TimeUnit.SECONDS);
+      copiedShims += box.stage().orElseThrow().files().stream()
+          .filter(f -> f.name().equals("box-shim") && f.copied()).count();
+    }
+    pool.shutdown();
+
+    // Exactly one call found the box new and copied; the others saw it unchanged.
+    assertEquals(1, copiedShims);
+    try (var entries = Files.list(tmp.resolve("state/boxes/shared/bin"))) {
+      assertEquals(4, entries.count());
+    }
+  }
+
   private static void awaitQuietly(CountDownLatch latch) {
     try {
       latch.await(30, TimeUnit.SECONDS);
