@@ -62,11 +62,7 @@ public final class DevelopmentSpawner implements Spawner {
     Limits limits = options.effectiveLimits(config.defaultLimits());
     Path shim = box.layout().bin().resolve(stage.shimName());
     List<String> command = new ArrayList<>(List.of("/usr/bin/env", "-i"));
-    Map<String, String> env = new TreeMap<>(options.env());
-    env.put("PATH", BwrapCommand.SANDBOX_PATH);
-    env.put("HOME", box.layout().tmp().toString());
-    env.put("TMPDIR", box.layout().tmp().toString());
-    env.put("LD_LIBRARY_PATH", box.layout().bin() + ":" + stage.shimDir());
+    Map<String, String> env = new TreeMap<>(ShimEnvironment.of(box.layout(), stage, options));
     env.forEach((k, v) -> command.add(k + "=" + v));
     command.add(shim.toString());
     command.addAll(options.args());

@@ -1,7 +1,6 @@
 package dev.jailer.core.sandbox.linux;
 
 import com.google.common.collect.ImmutableList;
-import com.google.common.collect.ImmutableMap;
 import dev.jailer.core.JailerConfig;
 import dev.jailer.core.JailerException;
 import dev.jailer.core.box.BoxLayout;
@@ -37,7 +36,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -222,7 +220,7 @@ public final class LinuxSpawner implements Spawner {
                 devices,
                 options.network(),
                 RESOLVER_FILES,
-                environment(layout, stage, options),
+                ShimEnvironment.of(layout, stage, options),
                 shim,
                 options.args()));
 
@@ -535,19 +533,6 @@ public final class LinuxSpawner implements Spawner {
     } catch (IOException e) {
       return path.toAbsolutePath().normalize();
     }
-  }
-
-  private static ImmutableMap<String, String> environment(
-      BoxLayout layout, StageRecord stage, SpawnOptions options) {
-    Map<String, String> env = new LinkedHashMap<>();
-    env.put("PATH", BwrapCommand.SANDBOX_PATH);
-    env.put("HOME", layout.tmp().toString());
-    env.put("TMPDIR", layout.tmp().toString());
-    // bin/ first: the loader takes the first libkrunfw it finds, and only the box's own copy may
-    // be the one (DESIGN.md section 1).
-    env.put("LD_LIBRARY_PATH", layout.bin() + ":" + stage.shimDir());
-    env.putAll(options.env());
-    return ImmutableMap.copyOf(env);
   }
 
   /**
