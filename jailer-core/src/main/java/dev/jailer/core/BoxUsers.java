@@ -20,6 +20,7 @@ public record BoxUsers(String user, int firstUid, int lastUid) {
     }
   }
 
+  /** Every box runs as {@code user} (a name or a numeric uid). */
   public static BoxUsers fixed(String user) {
     if (user.isEmpty()) {
       throw new IllegalArgumentException("box user must not be empty");
@@ -27,10 +28,12 @@ public record BoxUsers(String user, int firstUid, int lastUid) {
     return new BoxUsers(user, 0, 0);
   }
 
+  /** Each box gets a uid of its own from {@code firstUid..lastUid}, with the same gid. */
   public static BoxUsers range(int firstUid, int lastUid) {
     return new BoxUsers("", firstUid, lastUid);
   }
 
+  /** Whether boxes get uids from a range rather than one fixed user. */
   public boolean isRange() {
     return user.isEmpty();
   }

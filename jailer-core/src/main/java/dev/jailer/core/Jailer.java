@@ -87,6 +87,7 @@ public final class Jailer implements AutoCloseable {
     recover();
   }
 
+  /** The configuration this core was opened with. */
   public JailerConfig config() {
     return config;
   }

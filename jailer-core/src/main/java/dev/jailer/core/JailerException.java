@@ -82,26 +82,32 @@ public final class JailerException extends RuntimeException {
         null);
   }
 
+  /** The named box (or other thing) does not exist. */
   public static JailerException notFound(String message) {
     return new JailerException(Kind.NOT_FOUND, message, ImmutableList.of(), null);
   }
 
+  /** The box or the host is not in a state that allows the call; the message says why. */
   public static JailerException failedPrecondition(String message) {
     return new JailerException(Kind.FAILED_PRECONDITION, message, ImmutableList.of(), null);
   }
 
+  /** As {@link #failedPrecondition(String)}, keeping the underlying cause. */
   public static JailerException failedPrecondition(String message, Throwable cause) {
     return new JailerException(Kind.FAILED_PRECONDITION, message, ImmutableList.of(), cause);
   }
 
+  /** The caller gave up, or the server stopped, while the call ran. */
   public static JailerException cancelled(String message) {
     return new JailerException(Kind.CANCELLED, message, ImmutableList.of(), null);
   }
 
+  /** An unexpected host failure; the message names the operation and the cause. */
   public static JailerException internal(String message, Throwable cause) {
     return new JailerException(Kind.INTERNAL, message, ImmutableList.of(), cause);
   }
 
+  /** What kind of failure this is. */
   public Kind kind() {
     return kind;
   }

@@ -35,10 +35,12 @@ public final class BoxLayout {
     return stateDir.toAbsolutePath().normalize().resolve("boxes");
   }
 
+  /** The box directory itself; never granted to the shim as a whole. */
   public Path dir() {
     return dir;
   }
 
+  /** The box id, which is the directory's name. */
   public String boxId() {
     return dir.getFileName().toString();
   }
@@ -95,18 +97,22 @@ public final class BoxLayout {
         + SOCKET_NAME_RESERVE;
   }
 
+  /** What the last Stage copied and fingerprinted. */
   public Path stageRecord() {
     return jailer().resolve("stage.json");
   }
 
+  /** How the box was last spawned. */
   public Path spawnRecord() {
     return jailer().resolve("spawn.json");
   }
 
+  /** The running shim's pid and start time. */
   public Path pidRecord() {
     return jailer().resolve("pid.json");
   }
 
+  /** How the last shim ended. */
   public Path exitRecord() {
     return jailer().resolve("exit.json");
   }
@@ -121,10 +127,12 @@ public final class BoxLayout {
     return jailer().resolve("seccomp.bpf");
   }
 
+  /** The shim's stdout, appended by the launcher, never opened by the shim by path. */
   public Path stdoutLog() {
     return jailer().resolve("stdout.log");
   }
 
+  /** The shim's (and the sandbox's) stderr, appended by the launcher. */
   public Path stderrLog() {
     return jailer().resolve("stderr.log");
   }

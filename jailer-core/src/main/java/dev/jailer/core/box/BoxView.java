@@ -30,6 +30,7 @@ public record BoxView(
     Usage usage,
     String statusMessage) {
 
+  /** The box id. */
   public String boxId() {
     return layout.boxId();
   }

@@ -22,6 +22,7 @@ public record StagedEntry(
     String destIdentity,
     boolean copied) {
 
+  /** Whether the entry is a symlink to another entry of {@code bin/}. */
   public boolean isLink() {
     return linkTarget != null && !linkTarget.isEmpty();
   }
