@@ -69,10 +69,10 @@ final class DefaultProfile {
 
     // NUMA policy of the process's own memory. QEMU links libnuma, whose constructor reads the
     // policy (get_mempolicy) and probes MPOL_PREFERRED_MANY by setting and resetting it
-    // (set_mempolicy) before main: measured, QEMU 7.2 dies here without them. QEMU's memory
-    // backends place guest RAM on host nodes with mbind. All three act on the caller's own
-    // pages, within the nodes its cpuset allows; migrate_pages and move_pages, which act on
-    // another process by pid, stay out.
+    // (set_mempolicy) before main: measured, QEMU 7.2 is killed there without them. QEMU's
+    // memory backends call mbind when told to place guest RAM on host nodes (policy=bind).
+    // All three act on the caller's own pages, within the nodes its cpuset allows;
+    // migrate_pages and move_pages, which act on another process by pid, stay out.
     allow(rules, "NUMA placement of own memory", "get_mempolicy", "set_mempolicy", "mbind");
 
     // Threads: one thread per vCPU plus device worker threads, synchronised with futexes.
