@@ -19,7 +19,8 @@ import com.google.common.collect.ImmutableList;
  * finit_module, delete_module, reboot, swapon, swapoff, acct, quotactl, syslog,
  * settimeofday, clock_settime, clock_adjtime, adjtimex, iopl, ioperm (host administration);
  * bpf, perf_event_open, keyctl, add_key, request_key, lookup_dcookie, io_uring_* (large kernel
- * surfaces with a long record of exploitable bugs that no VMM here needs);
+ * surfaces with a long record of exploitable bugs that no VMM here needs; io_uring_setup fails
+ * with ENOSYS instead of killing, because QEMU probes it and falls back to poll);
  * open_by_handle_at, name_to_handle_at (open files by handle, bypassing the mount view: the
  * "shocker" escape); setuid and friends (the shim never changes identity).
  *
@@ -65,6 +66,14 @@ final class DefaultProfile {
     allow(rules, "memory management",
         "mmap", "munmap", "mprotect", "mremap", "madvise", "mincore", "msync", "mlock",
         "mlock2", "munlock", "mlockall", "munlockall", "memfd_create", "membarrier");
+
+    // NUMA policy of the process's own memory. QEMU links libnuma, whose constructor reads the
+    // policy (get_mempolicy) and probes MPOL_PREFERRED_MANY by setting and resetting it
+    // (set_mempolicy) before main: measured, QEMU 7.2 is killed there without them. QEMU's
+    // memory backends call mbind when told to place guest RAM on host nodes (policy=bind).
+    // All three act on the caller's own pages, within the nodes its cpuset allows;
+    // migrate_pages and move_pages, which act on another process by pid, stay out.
+    allow(rules, "NUMA placement of own memory", "get_mempolicy", "set_mempolicy", "mbind");
 
     // Threads: one thread per vCPU plus device worker threads, synchronised with futexes.
     // clone is allowed only without namespace flags. clone3 passes its flags in memory a filter
@@ -135,6 +144,14 @@ final class DefaultProfile {
     // Linux native AIO: QEMU's aio=native block backend.
     allow(rules, "asynchronous I/O",
         "io_setup", "io_destroy", "io_submit", "io_getevents", "io_pgetevents", "io_cancel");
+
+    // io_uring stays out (see above), but QEMU's event loop tries io_uring_setup first and
+    // falls back to ppoll/epoll when it fails: ENOSYS ("no io_uring in this kernel") gives
+    // that fallback, where a kill would end every QEMU at start-up. Without a ring from
+    // io_uring_setup, io_uring_enter and io_uring_register have nothing to act on and stay
+    // killed.
+    rules.add(new SeccompRule(ImmutableList.of("io_uring_setup"), SeccompAction.errno(ENOSYS),
+        ImmutableList.of(), "builtin:default io_uring refused (callers fall back to poll)"));
 
     // ioctl is not filtered by request: KVM is driven entirely through ioctls on /dev/kvm and
     // its VM and vCPU fds, along with TUN/TAP and terminal requests. Which devices exist is

@@ -63,6 +63,25 @@ class SeccompProfilesTest {
   }
 
   @Test
+  void builtinDefault_ioUringSetup_failsWithEnosysSoCallersFallBack() {
+    List<SeccompRule> rules = SeccompProfiles.builtin("default").rules().stream()
+        .filter(r -> r.names().contains("io_uring_setup")).toList();
+
+    assertEquals(1, rules.size(), rules.toString());
+    assertEquals(SeccompAction.errno(38), rules.get(0).action());
+    Set<String> named = namesWithAction(SeccompProfiles.builtin("default"));
+    assertTrue(!named.contains("io_uring_enter") && !named.contains("io_uring_register"));
+  }
+
+  @Test
+  void builtinDefault_numaPolicyOfOwnMemory_allowedButNotOfOtherProcesses() {
+    Set<String> named = namesWithAction(SeccompProfiles.builtin("default"));
+
+    assertTrue(named.containsAll(List.of("get_mempolicy", "set_mempolicy", "mbind")), "numa");
+    assertTrue(!named.contains("migrate_pages") && !named.contains("move_pages"), "others");
+  }
+
+  @Test
   void builtinDefault_clone_allowedOnlyWithoutNamespaceFlags() {
     SeccompRule clone = SeccompProfiles.builtin("default").rules().stream()
         .filter(r -> r.names().contains("clone")).findFirst().orElseThrow();
