@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.google.common.collect.ImmutableList;
 import com.google.common.io.MoreFiles;
+import com.google.common.io.RecursiveDeleteOption;
 import dev.jailer.core.box.BoxEvent;
 import dev.jailer.core.box.BoxGrants;
 import dev.jailer.core.box.BoxId;
@@ -551,11 +552,18 @@ public final class Jailer implements AutoCloseable {
     deleteTree(doomed);
   }
 
-  private static void deleteTree(Path dir) {
+  private void deleteTree(Path dir) {
     try {
       // Guava deletes through a SecureDirectoryStream where the platform has one (Linux), so a
       // symlink the shim planted is removed itself and never followed.
-      MoreFiles.deleteRecursively(dir);
+      if (config.platform() == Platform.LINUX) {
+        MoreFiles.deleteRecursively(dir);
+      } else {
+        // Limitation: the JDK has no SecureDirectoryStream on macOS; Guava's fallback checks
+        // each entry for a symlink before descending, which a shim still running could race.
+        // Boxes are stopped before they are removed, which closes that window in practice.
+        MoreFiles.deleteRecursively(dir, RecursiveDeleteOption.ALLOW_INSECURE);
+      }
     } catch (IOException e) {
       throw JailerException.internal("cannot delete " + dir + ": " + e.getMessage(), e);
     }

@@ -120,6 +120,8 @@ public final class JailerService extends JailerGrpc.JailerImplBase {
     try {
       // Events arrive on the threads that change boxes; the lock keeps onNext calls apart, as
       // StreamObserver requires.
+      // Limitation: events for a watcher that reads more slowly than boxes change are buffered
+      // by gRPC without bound; a watcher is expected to keep up (events are small and rare).
       subscription =
           jailer.watch(boxId, event -> {
             synchronized (stream) {
