@@ -28,15 +28,10 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -48,6 +43,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.logging.Level;
@@ -58,8 +54,9 @@ import java.util.logging.Logger;
  * per RPC of {@code jailer.v1.Jailer}.
  *
  * <p>The target is {@code unix:/absolute/path} (also {@code unix:///absolute/path}) for the
- * server's Unix socket, or {@code host:port} ({@code [::1]:port} for an IPv6 literal) for TCP,
- * plaintext unless {@link Builder#tls TLS} is configured. Every unary call carries the client's
+ * server's Unix socket (on Linux through Netty's epoll, on macOS through its kqueue), or
+ * {@code host:port} ({@code [::1]:port} for an IPv6 literal) for TCP, plaintext unless
+ * {@link Builder#tls TLS} is configured. Every unary call carries the client's
  * default deadline (30 seconds unless the builder sets another); a {@link #watch watch} stream
  * has none, because it is meant to stay open.
  *
@@ -78,7 +75,7 @@ public final class JailerClient implements AutoCloseable {
 
   private final String target;
   private final ManagedChannel channel;
-  private final EventLoopGroup eventLoop;
+  private final BooleanSupplier eventLoopShutdown;
   private final ExecutorService executor;
   private final Duration defaultDeadline;
   private final JailerGrpc.JailerBlockingStub blocking;
@@ -89,38 +86,37 @@ public final class JailerClient implements AutoCloseable {
     this.target = builder.target;
     this.defaultDeadline = builder.defaultDeadline;
     ChannelCredentials credentials = builder.credentials();
-    DefaultThreadFactory threads = new DefaultThreadFactory("jailer-client", true);
-    NettyChannelBuilder channelBuilder;
-    if (target.startsWith(UNIX_PREFIX)) {
-      if (!Epoll.isAvailable()) {
-        throw new IllegalStateException(
-            "a unix: target needs Netty's epoll transport, which is unavailable here ("
-                + Epoll.unavailabilityCause()
-                + "); connect over host:port instead",
-            Epoll.unavailabilityCause());
-      }
-      Path socket = unixPath(target);
-      this.eventLoop = new MultiThreadIoEventLoopGroup(1, threads, EpollIoHandler.newFactory());
-      channelBuilder =
-          NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()), credentials)
-              .channelType(EpollDomainSocketChannel.class)
-              // gRPC asks for TCP keepalive on every socket; a Unix socket has none, and Netty
-              // would warn on each connection. A null value removes the option.
-              .withOption(ChannelOption.SO_KEEPALIVE, null)
-              // A path is no valid HTTP/2 authority; the server does not look at it.
-              .overrideAuthority("localhost");
-    } else {
-      HostPort hostPort = HostPort.parse(target);
-      this.eventLoop = new MultiThreadIoEventLoopGroup(1, threads, NioIoHandler.newFactory());
-      channelBuilder =
-          NettyChannelBuilder.forAddress(hostPort.host, hostPort.port, credentials)
-              .channelType(NioSocketChannel.class);
-    }
     // Owning the executor and the event loop (instead of gRPC's shared ones) lets close()
     // guarantee that no thread of this client outlives it.
     this.executor =
         Executors.newCachedThreadPool(new DefaultThreadFactory("jailer-client-call", true));
-    this.channel = channelBuilder.eventLoopGroup(eventLoop).executor(executor).build();
+    try {
+      if (target.startsWith(UNIX_PREFIX)) {
+        UnixChannels.Built built =
+            UnixChannels.build(
+                UnixChannels.Os.current(), unixPath(target), credentials, executor,
+                "jailer-client");
+        this.channel = built.channel();
+        this.eventLoopShutdown = built.shutdownEventLoop();
+      } else {
+        HostPort hostPort = HostPort.parse(target);
+        EventLoopGroup eventLoop =
+            new MultiThreadIoEventLoopGroup(
+                1, new DefaultThreadFactory("jailer-client", true), NioIoHandler.newFactory());
+        this.channel =
+            NettyChannelBuilder.forAddress(hostPort.host, hostPort.port, credentials)
+                .channelType(NioSocketChannel.class)
+                .eventLoopGroup(eventLoop)
+                .executor(executor)
+                .build();
+        this.eventLoopShutdown =
+            () -> eventLoop.shutdownGracefully(0, 5, TimeUnit.SECONDS)
+                .awaitUninterruptibly(10_000);
+      }
+    } catch (RuntimeException e) {
+      executor.shutdownNow();
+      throw e;
+    }
     this.blocking = JailerGrpc.newBlockingStub(channel);
     this.future = JailerGrpc.newFutureStub(channel);
     this.async = JailerGrpc.newStub(channel);
@@ -295,8 +291,7 @@ public final class JailerClient implements AutoCloseable {
     }
     executor.shutdownNow();
     // The quiet period is 0: the channel is terminated, so no task can still arrive.
-    boolean loopEnded =
-        eventLoop.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly(10_000);
+    boolean loopEnded = eventLoopShutdown.getAsBoolean();
     try {
       if (!executor.awaitTermination(5, TimeUnit.SECONDS) || !loopEnded) {
         logger.log(Level.WARNING, "threads of the client for {0} did not end in time", target);
@@ -486,7 +481,8 @@ public final class JailerClient implements AutoCloseable {
      *
      * @throws IllegalArgumentException for a malformed target, or TLS on a unix: target
      * @throws UncheckedIOException when a TLS file cannot be read or parsed
-     * @throws IllegalStateException for a unix: target where Netty's epoll transport is missing
+     * @throws IllegalStateException for a unix: target where the native transport is missing
+     *     (epoll on Linux, kqueue on macOS; no other system has one)
      */
     public JailerClient build() {
       if (target.startsWith(UNIX_PREFIX)) {

@@ -3,23 +3,17 @@ package dev.jailer.server;
 import static java.util.Objects.requireNonNull;
 
 import com.google.common.collect.ImmutableList;
+import dev.jailer.core.Platform;
 import dev.jailer.v1.JailerGrpc;
 import io.grpc.BindableService;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerBuilder;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.TlsServerCredentials;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
-import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
-import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.grpc.protobuf.services.HealthStatusManager;
 import java.io.IOException;
@@ -64,8 +58,7 @@ public final class JailerServer {
   private final List<Server> servers;
   private final ImmutableList<String> targets;
   private final List<OwnedSocket> sockets;
-  private final EventLoopGroup unixBoss;
-  private final EventLoopGroup unixWorkers;
+  private final UnixTransport unixTransport;
   private final HealthStatusManager health;
   private final Duration defaultGrace;
   private boolean stopped;
@@ -74,8 +67,7 @@ public final class JailerServer {
     this.servers = List.copyOf(starter.servers);
     this.targets = ImmutableList.copyOf(starter.targets);
     this.sockets = List.copyOf(starter.sockets);
-    this.unixBoss = starter.unixBoss;
-    this.unixWorkers = starter.unixWorkers;
+    this.unixTransport = starter.unixTransport;
     this.health = starter.health;
     this.defaultGrace = defaultGrace;
   }
@@ -182,7 +174,7 @@ public final class JailerServer {
       servers.forEach(Server::shutdownNow);
       Thread.currentThread().interrupt();
     }
-    shutdownEventLoops(unixBoss, unixWorkers);
+    unixTransport.shutdown();
     for (OwnedSocket socket : sockets) {
       socket.delete();
     }
@@ -193,15 +185,6 @@ public final class JailerServer {
   public void awaitTermination() throws InterruptedException {
     for (Server server : servers) {
       server.awaitTermination();
-    }
-  }
-
-  private static void shutdownEventLoops(EventLoopGroup... groups) {
-    for (EventLoopGroup group : groups) {
-      if (group != null) {
-        // Every channel is closed by now, so no quiet period is needed.
-        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
-      }
     }
   }
 
@@ -288,8 +271,7 @@ public final class JailerServer {
     final List<Server> servers = new ArrayList<>();
     final List<String> targets = new ArrayList<>();
     final List<OwnedSocket> sockets = new ArrayList<>();
-    EventLoopGroup unixBoss;
-    EventLoopGroup unixWorkers;
+    final UnixTransport unixTransport = UnixTransport.forPlatform(Platform.current());
 
     Starter(ServerOptions options, BindableService service) {
       this.options = options;
@@ -304,7 +286,7 @@ public final class JailerServer {
       }
     }
 
-    private NettyServerBuilder services(NettyServerBuilder builder) {
+    private ServerBuilder<?> services(ServerBuilder<?> builder) {
       return builder
           .addService(jailer)
           .addService(health.getHealthService())
@@ -314,34 +296,9 @@ public final class JailerServer {
 
     private void listenUnix(ListenAddress address) throws ServerStartException {
       Path path = address.unixPath().orElseThrow();
-      if (!Epoll.isAvailable()) {
-        // Limitation: the shaded gRPC transport carries only epoll, so there are no Unix socket
-        // listeners on macOS; loopback TCP is the way there.
-        throw new ServerStartException(
-            "cannot listen on "
-                + address
-                + ": Unix sockets need Netty's epoll transport, unavailable here ("
-                + Epoll.unavailabilityCause()
-                + "); listen on loopback TCP instead",
-            Epoll.unavailabilityCause());
-      }
+      // The transport first: one that cannot run here leaves no directory behind.
+      ServerBuilder<?> builder = unixTransport.serverBuilder(path);
       UnixSocketPaths.prepare(path);
-      if (unixBoss == null) {
-        unixBoss =
-            new MultiThreadIoEventLoopGroup(
-                1, new DefaultThreadFactory("jailer-uds-boss", true), EpollIoHandler.newFactory());
-        unixWorkers =
-            new MultiThreadIoEventLoopGroup(
-                0, new DefaultThreadFactory("jailer-uds", true), EpollIoHandler.newFactory());
-      }
-      NettyServerBuilder builder =
-          NettyServerBuilder.forAddress(new DomainSocketAddress(path.toString()))
-              .channelType(EpollServerDomainSocketChannel.class)
-              .bossEventLoopGroup(unixBoss)
-              .workerEventLoopGroup(unixWorkers)
-              // gRPC asks for TCP keepalive on accepted sockets; a Unix socket has none and
-              // Netty would warn on every connection. A null value removes the option.
-              .withChildOption(ChannelOption.SO_KEEPALIVE, null);
       Server server = startServer(services(builder), address);
       try {
         Files.setPosixFilePermissions(path, UnixSocketPaths.OWNER_ONLY_SOCKET);
@@ -405,7 +362,7 @@ public final class JailerServer {
       }
     }
 
-    private Server startServer(NettyServerBuilder builder, ListenAddress address)
+    private Server startServer(ServerBuilder<?> builder, ListenAddress address)
         throws ServerStartException {
       Server server;
       try {
@@ -438,7 +395,7 @@ public final class JailerServer {
           break;
         }
       }
-      shutdownEventLoops(unixBoss, unixWorkers);
+      unixTransport.shutdown();
       for (OwnedSocket socket : sockets) {
         socket.delete();
       }

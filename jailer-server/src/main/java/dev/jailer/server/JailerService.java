@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.jailer.core.Jailer;
 import dev.jailer.core.box.BoxState;
 import dev.jailer.core.box.BoxView;
+import dev.jailer.core.sandbox.macos.SeatbeltSpawner;
 import dev.jailer.v1.Box;
 import dev.jailer.v1.InspectRequest;
 import dev.jailer.v1.InspectResponse;
@@ -157,7 +158,8 @@ public final class JailerService extends JailerGrpc.JailerImplBase {
   private Box toProto(BoxView box, long logTailBytes, boolean includeProfile) {
     String profile = "";
     if (includeProfile) {
-      Path file = box.layout().jailer().resolve("sandbox.sb");
+      // Written by the Seatbelt spawner at each spawn; other sandboxes have no profile text.
+      Path file = SeatbeltSpawner.profileFile(box.layout());
       try {
         if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
           profile = Files.readString(file);

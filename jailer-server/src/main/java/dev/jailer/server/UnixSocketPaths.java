@@ -65,7 +65,17 @@ final class UnixSocketPaths {
   }
 
   static void checkLength(Path socket) throws ServerStartException {
-    int limit = Platform.current().maxSocketPathBytes();
+    checkLength(socket, Platform.current());
+  }
+
+  /**
+   * Refuses a socket path longer than {@code platform} allows: 107 bytes on Linux, 103 on macOS
+   * ({@code sun_path} with its terminating NUL).
+   *
+   * @throws ServerStartException naming the path, its length and the limit
+   */
+  static void checkLength(Path socket, Platform platform) throws ServerStartException {
+    int limit = platform.maxSocketPathBytes();
     int length = socket.toString().getBytes(StandardCharsets.UTF_8).length;
     if (length > limit) {
       throw new ServerStartException(

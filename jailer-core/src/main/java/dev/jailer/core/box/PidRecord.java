@@ -4,8 +4,9 @@ package dev.jailer.core.box;
  * The running shim, kept in {@code jailer/pid.json}.
  *
  * @param pid the shim's own host pid
- * @param startTimeTicks the shim's start time from {@code /proc/<pid>/stat} (field 22), so a
- *     recycled pid is never mistaken for the shim
+ * @param startTimeTicks the shim's start time, so a recycled pid is never mistaken for the shim:
+ *     on Linux clock ticks since boot from {@code /proc/<pid>/stat} (field 22); on macOS, which
+ *     has no {@code /proc}, epoch milliseconds from {@link ProcessHandle.Info#startInstant()}
  * @param launcherPid the pid of the first process of the launch chain (bubblewrap)
  * @param startedAtMillis wall-clock time the shim was seen running
  */

@@ -4,6 +4,7 @@ import dev.jailer.core.JailerConfig;
 import dev.jailer.core.cgroup.CgroupHost;
 import dev.jailer.core.sandbox.linux.DevelopmentSpawner;
 import dev.jailer.core.sandbox.linux.LinuxSpawner;
+import dev.jailer.core.sandbox.macos.SeatbeltSpawner;
 import dev.jailer.core.spawn.Spawner;
 import java.util.logging.Logger;
 
@@ -14,8 +15,9 @@ public final class Spawners {
   private Spawners() {}
 
   /**
-   * The spawner for this host: bubblewrap on Linux; none at all only in development mode, which
-   * the operator must ask for; otherwise a spawner that refuses every Spawn with the reason.
+   * The spawner for {@code config.platform()}: bubblewrap on Linux, Seatbelt on macOS; none at
+   * all only in development mode, which the operator must ask for; on any other system a
+   * spawner that refuses every Spawn with the reason.
    */
   public static Spawner forHost(JailerConfig config) {
     if (config.development()) {
@@ -24,11 +26,8 @@ public final class Spawners {
     }
     return switch (config.platform()) {
       case LINUX -> new LinuxSpawner(config, CgroupHost.detect());
-      // Limitation: the macOS profile generator and command builder exist
-      // (dev.jailer.core.sandbox.macos) but no spawner runs them yet, so Spawn on macOS is
-      // refused with this reason.
-      case MACOS -> new UnavailableSpawner(
-          "spawning under sandbox-exec is not implemented yet; Stage, Inspect and Remove work");
+      // Constructing it runs nothing: its problem() tries sandbox-exec when asked.
+      case MACOS -> new SeatbeltSpawner(config);
       case OTHER -> new UnavailableSpawner(
           "this operating system has no sandbox Jailer supports (Linux and macOS do); only "
               + "--development would run shims here, without any confinement");
