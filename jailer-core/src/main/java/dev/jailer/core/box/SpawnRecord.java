@@ -3,8 +3,10 @@ package dev.jailer.core.box;
 import java.util.List;
 
 /**
- * How a box was last spawned, kept in {@code jailer/spawn.json}. Environment values are never
- * recorded: only the names the caller set.
+ * How a box was last spawned, kept in {@code jailer/spawn.json}, which only root can read.
+ * {@code envNames} lists the caller's variables by name; their values appear only inside the
+ * exact command line (as bubblewrap's {@code --setenv}), which Inspect returns to callers and
+ * which is never logged.
  *
  * @param sandbox the sandbox kind: "bubblewrap", "seatbelt" or "none"
  * @param commandLine the exact argv the server executed

@@ -21,6 +21,8 @@ public final class Spawners {
    */
   public static Spawner forHost(JailerConfig config) {
     if (config.development()) {
+      // Limitation: development mode starts shims through /usr/bin/prlimit, which macOS does
+      // not have, so --development works on Linux only.
       logger.fine("development mode: shims run without any sandbox");
       return new DevelopmentSpawner(config);
     }
