@@ -52,12 +52,14 @@ class StagerTest {
   }
 
   private static Map<String, StagedEntry> byName(StageRecord record) {
-    return record.files().stream().collect(Collectors.toMap(StagedEntry::name, Function.identity()));
+    return record.files().stream()
+        .collect(Collectors.toMap(StagedEntry::name, Function.identity()));
   }
 
   private Set<String> binNames() throws IOException {
     try (Stream<Path> entries = Files.list(layout.bin())) {
-      return entries.map(p -> p.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
+      return entries.map(p -> p.getFileName().toString())
+          .collect(Collectors.toCollection(TreeSet::new));
     }
   }
 
@@ -88,7 +90,8 @@ class StagerTest {
     assertNotEquals(inode(source), inode(copy));
     assertEquals(Files.readString(source), Files.readString(copy));
     String expected =
-        HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(source)));
+        HexFormat.of().formatHex(
+            MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(source)));
     assertEquals(expected, byName(record).get(ShimDirectory.KRUNFW_REAL).sha256());
     assertEquals(Files.size(source), byName(record).get(ShimDirectory.KRUNFW_REAL).sizeBytes());
   }

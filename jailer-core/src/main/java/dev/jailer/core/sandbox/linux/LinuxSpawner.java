@@ -21,19 +21,18 @@ import dev.jailer.core.sandbox.PathGrant;
 import dev.jailer.core.seccomp.SeccompProfile;
 import dev.jailer.core.seccomp.SeccompProfiles;
 import dev.jailer.core.spawn.SpawnOptions;
+import dev.jailer.core.spawn.SpawnSupport;
 import dev.jailer.core.spawn.Spawner;
 import dev.jailer.core.stage.ShimLibraries;
 import dev.jailer.core.stage.StageRecord;
 import java.io.File;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -245,7 +244,7 @@ public final class LinuxSpawner implements Spawner {
             identity.gid(), config.cgroupParent(), System.currentTimeMillis());
     sentSignals.remove(boxId);
 
-    long stderrOffset = sizeOf(layout.stderrLog());
+    long stderrOffset = SpawnSupport.sizeOf(layout.stderrLog());
     Process process;
     try {
       ProcessBuilder builder =
@@ -269,7 +268,7 @@ public final class LinuxSpawner implements Spawner {
     } catch (RuntimeException e) {
       process.destroyForcibly();
       cgroup.killAll();
-      waitQuietly(process);
+      SpawnSupport.waitQuietly(process);
       removeCgroup(cgroup);
       throw e;
     }
@@ -320,7 +319,7 @@ public final class LinuxSpawner implements Spawner {
       }
       if (!process.isAlive()) {
         String status = readStatus(layout);
-        String errors = readFrom(layout.stderrLog(), stderrOffset).trim();
+        String errors = SpawnSupport.readFrom(layout.stderrLog(), stderrOffset).trim();
         boolean ran = CHILD_PID.matcher(status).find() && EXIT_CODE.matcher(status).find()
             && !errors.startsWith("bwrap:") && !errors.startsWith("jailer:");
         if (ran) {
@@ -330,14 +329,14 @@ public final class LinuxSpawner implements Spawner {
         throw JailerException.failedPrecondition(
             "the sandbox of box " + layout.boxId() + " failed to start (launcher exit status "
                 + process.exitValue() + "): "
-                + (errors.isEmpty() ? "no message" : tail(errors, 2000)));
+                + (errors.isEmpty() ? "no message" : SpawnSupport.tail(errors, 2000)));
       }
       if (System.nanoTime() > deadline) {
         throw JailerException.internal(
             "box " + layout.boxId() + ": the shim did not start within " + START_TIMEOUT
                 .toSeconds() + " s", null);
       }
-      sleep(2);
+      SpawnSupport.sleep(2);
     }
   }
 
@@ -386,7 +385,7 @@ public final class LinuxSpawner implements Spawner {
     } catch (TimeoutException e) {
       sentSignals.put(boxId, SIGKILL);
       cgroups.open(config.cgroupParent(), boxId).ifPresent(BoxCgroup::killAll);
-      return await(exit, boxId);
+      return SpawnSupport.awaitKilled(exit, boxId);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw JailerException.cancelled("interrupted while stopping box " + boxId);
@@ -399,19 +398,6 @@ public final class LinuxSpawner implements Spawner {
     cgroups.open(config.cgroupParent(), box.boxId()).ifPresent(BoxCgroup::killAll);
     return new ExitRecord(128 + SIGKILL, SIGKILL, false, Usage.NONE, System.currentTimeMillis(),
         "stopped by the jailer with signal 9");
-  }
-
-  private static ExitRecord await(CompletableFuture<ExitRecord> exit, String boxId) {
-    try {
-      return exit.get(30, TimeUnit.SECONDS);
-    } catch (TimeoutException e) {
-      throw JailerException.internal("box " + boxId + " did not end 30 s after SIGKILL", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw JailerException.cancelled("interrupted while stopping box " + boxId);
-    } catch (ExecutionException e) {
-      throw JailerException.internal("following box " + boxId + " failed: " + e.getCause(), e);
-    }
   }
 
   @Override
@@ -467,7 +453,7 @@ public final class LinuxSpawner implements Spawner {
   private static void awaitStatusExit(BoxLayout layout) {
     // bubblewrap writes the exit line just after its child ends; give it a moment.
     for (int i = 0; i < 250 && !EXIT_CODE.matcher(readStatus(layout)).find(); i++) {
-      sleep(20);
+      SpawnSupport.sleep(20);
     }
   }
 
@@ -655,48 +641,4 @@ public final class LinuxSpawner implements Spawner {
     return last;
   }
 
-  private static long sizeOf(Path file) {
-    try {
-      return Files.size(file);
-    } catch (IOException e) {
-      return 0;
-    }
-  }
-
-  private static String readFrom(Path file, long offset) {
-    try (FileChannel channel =
-        FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-      long size = channel.size();
-      if (size <= offset) {
-        return "";
-      }
-      java.nio.ByteBuffer buffer =
-          java.nio.ByteBuffer.allocate((int) Math.min(size - offset, 64 * 1024));
-      channel.read(buffer, offset);
-      return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
-  private static String tail(String text, int max) {
-    return text.length() <= max ? text : "..." + text.substring(text.length() - max);
-  }
-
-  private static void waitQuietly(Process process) {
-    try {
-      process.waitFor(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw JailerException.cancelled("interrupted");
-    }
-  }
 }

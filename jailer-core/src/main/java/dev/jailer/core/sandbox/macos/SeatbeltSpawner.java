@@ -15,21 +15,18 @@ import dev.jailer.core.box.SpawnRecord;
 import dev.jailer.core.box.Usage;
 import dev.jailer.core.seccomp.SeccompProfiles;
 import dev.jailer.core.spawn.SpawnOptions;
+import dev.jailer.core.spawn.SpawnSupport;
 import dev.jailer.core.spawn.Spawner;
 import dev.jailer.core.stage.ShimLibraries;
 import dev.jailer.core.stage.StageRecord;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -279,7 +276,7 @@ public final class SeatbeltSpawner implements Spawner {
     }
     sentSignals.remove(boxId);
 
-    long stderrOffset = sizeOf(layout.stderrLog());
+    long stderrOffset = SpawnSupport.sizeOf(layout.stderrLog());
     Process process;
     try {
       ProcessBuilder builder =
@@ -302,7 +299,7 @@ public final class SeatbeltSpawner implements Spawner {
       awaitShim(process, layout, profile.shimPath(), shim, cancelled, stderrOffset);
     } catch (RuntimeException e) {
       process.destroyForcibly();
-      waitQuietly(process);
+      SpawnSupport.waitQuietly(process);
       throw e;
     } finally {
       closeQuietly(process.getErrorStream());
@@ -484,7 +481,7 @@ public final class SeatbeltSpawner implements Spawner {
       }
       if (!process.isAlive()) {
         String early = readAll(process.getErrorStream()).trim();
-        String errors = readFrom(layout.stderrLog(), stderrOffset).trim();
+        String errors = SpawnSupport.readFrom(layout.stderrLog(), stderrOffset).trim();
         int status = process.exitValue();
         boolean chainFailed =
             !early.isEmpty()
@@ -498,14 +495,15 @@ public final class SeatbeltSpawner implements Spawner {
         String message = !early.isEmpty() ? early : errors;
         throw JailerException.failedPrecondition(
             "the sandbox of box " + layout.boxId() + " failed to start (launcher exit status "
-                + status + "): " + (message.isEmpty() ? "no message" : tail(message, 2000)));
+                + status + "): "
+                + (message.isEmpty() ? "no message" : SpawnSupport.tail(message, 2000)));
       }
       if (System.nanoTime() > deadline) {
         throw JailerException.internal(
             "box " + layout.boxId() + ": the shim did not start within "
                 + START_TIMEOUT.toSeconds() + " s", null);
       }
-      sleep(2);
+      SpawnSupport.sleep(2);
     }
   }
 
@@ -548,7 +546,7 @@ public final class SeatbeltSpawner implements Spawner {
     } catch (TimeoutException e) {
       sentSignals.put(boxId, SIGKILL);
       sameProcess(pid.pid(), pid.startTimeTicks()).ifPresent(SeatbeltSpawner::killTree);
-      return await(exit, boxId);
+      return SpawnSupport.awaitKilled(exit, boxId);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw JailerException.cancelled("interrupted while stopping box " + boxId);
@@ -567,19 +565,6 @@ public final class SeatbeltSpawner implements Spawner {
     List<ProcessHandle> descendants = shim.descendants().toList();
     shim.destroyForcibly();
     descendants.forEach(ProcessHandle::destroyForcibly);
-  }
-
-  private static ExitRecord await(CompletableFuture<ExitRecord> exit, String boxId) {
-    try {
-      return exit.get(30, TimeUnit.SECONDS);
-    } catch (TimeoutException e) {
-      throw JailerException.internal("box " + boxId + " did not end 30 s after SIGKILL", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw JailerException.cancelled("interrupted while stopping box " + boxId);
-    } catch (ExecutionException e) {
-      throw JailerException.internal("following box " + boxId + " failed: " + e.getCause(), e);
-    }
   }
 
   @Override
@@ -659,39 +644,12 @@ public final class SeatbeltSpawner implements Spawner {
     return (int) new UnixSystem().getGid();
   }
 
-  private static long sizeOf(Path file) {
-    try {
-      return Files.size(file);
-    } catch (IOException e) {
-      return 0;
-    }
-  }
-
   private static String readAll(InputStream in) {
     try {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       return "";
     }
-  }
-
-  private static String readFrom(Path file, long offset) {
-    try (FileChannel channel =
-        FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-      long size = channel.size();
-      if (size <= offset) {
-        return "";
-      }
-      ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(size - offset, 64 * 1024));
-      channel.read(buffer, offset);
-      return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
-  private static String tail(String text, int max) {
-    return text.length() <= max ? text : "..." + text.substring(text.length() - max);
   }
 
   private static void closeQuietly(InputStream in) {
@@ -702,20 +660,4 @@ public final class SeatbeltSpawner implements Spawner {
     }
   }
 
-  private static void waitQuietly(Process process) {
-    try {
-      process.waitFor(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw JailerException.cancelled("interrupted");
-    }
-  }
 }
