@@ -109,11 +109,17 @@ public final class LinuxSpawner implements Spawner {
 
   @Override
   public Optional<String> problem() {
-    if (lastProblem.isPresent()
-        || System.nanoTime() - lastCheckNanos > PREFLIGHT_FRESHNESS.toNanos()) {
-      checkNow();
+    return currentProblem();
+  }
+
+  // A good result is trusted for PREFLIGHT_FRESHNESS; a bad one is checked again every time,
+  // so a fixed host is noticed at once. Concurrent callers share one check.
+  private synchronized Optional<String> currentProblem() {
+    if (lastProblem.isEmpty()
+        && System.nanoTime() - lastCheckNanos <= PREFLIGHT_FRESHNESS.toNanos()) {
+      return lastProblem;
     }
-    return lastProblem;
+    return checkNow();
   }
 
   /** Checks, by trying, that every part of the sandbox can be built. */
@@ -187,9 +193,7 @@ public final class LinuxSpawner implements Spawner {
     String boxId = box.boxId();
     BoxLayout layout = box.layout();
     StageRecord stage = box.stage().orElseThrow();
-    Optional<String> problem =
-        System.nanoTime() - lastCheckNanos > PREFLIGHT_FRESHNESS.toNanos() || lastProblem
-            .isPresent() ? checkNow() : lastProblem;
+    Optional<String> problem = currentProblem();
     if (problem.isPresent()) {
       throw JailerException.failedPrecondition(
           "this host cannot sandbox box " + boxId + ": " + problem.get());
