@@ -247,6 +247,16 @@ public final class LinuxSpawner implements Spawner {
             identity.gid(), config.cgroupParent(), System.currentTimeMillis());
     RecordFiles.write(layout.spawnRecord(), record);
     sentSignals.remove(boxId);
+    // A box spawned again still has the status file of its previous run. The chain truncates
+    // it, but only once it runs; until then awaitShim could read the old init's pid, wait for
+    // the children of a process that is gone, and give up after START_TIMEOUT.
+    try {
+      Files.deleteIfExists(layout.bwrapStatus());
+    } catch (IOException e) {
+      removeCgroup(cgroup);
+      throw JailerException.internal(
+          "cannot remove the old status file " + layout.bwrapStatus() + ": " + e.getMessage(), e);
+    }
 
     long stderrOffset = sizeOf(layout.stderrLog());
     Process process;
