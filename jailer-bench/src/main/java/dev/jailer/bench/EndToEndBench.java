@@ -47,8 +47,9 @@ import java.util.logging.Logger;
  * an interrupt.
  *
  * <p>Usage: {@code EndToEndBench --run-id ID --server-jar JAR --out BENCHMARKS.md
- * [--jmh-json FILE] [--quick]}. Exit status 0 when every measurement ran (missed targets are
- * reported, not failed), 1 when one could not run, 2 for bad arguments or without root.
+ * [--jmh-json FILE] [--analysis FILE] [--quick]}. Exit status 0 when every measurement ran
+ * (missed targets are reported, not failed), 1 when one could not run, 2 for bad arguments or
+ * without root.
  */
 public final class EndToEndBench {
   private static final Logger logger = Logger.getLogger(EndToEndBench.class.getName());
@@ -58,6 +59,7 @@ public final class EndToEndBench {
   private final Path serverJar;
   private final Path out;
   private final Path jmhJson;
+  private final Path analysis;
   private final boolean quick;
   private final Path work;
   private final String serverParent;
@@ -69,11 +71,13 @@ public final class EndToEndBench {
   private Shims.ShimDir big;
   private Shims.ShimDir small;
 
-  private EndToEndBench(String runId, Path serverJar, Path out, Path jmhJson, boolean quick) {
+  private EndToEndBench(
+      String runId, Path serverJar, Path out, Path jmhJson, Path analysis, boolean quick) {
     this.runId = runId;
     this.serverJar = serverJar;
     this.out = out;
     this.jmhJson = jmhJson;
+    this.analysis = analysis;
     this.quick = quick;
     this.work = Path.of("/var/tmp", "jailer-bench-" + runId);
     this.serverParent = "jailer-bench-" + runId;
@@ -110,6 +114,7 @@ public final class EndToEndBench {
             Path.of(flags.get("--server-jar")).toAbsolutePath(),
             Path.of(flags.get("--out")).toAbsolutePath(),
             flags.containsKey("--jmh-json") ? Path.of(flags.get("--jmh-json")) : null,
+            flags.containsKey("--analysis") ? Path.of(flags.get("--analysis")) : null,
             flags.containsKey("--quick"));
     Thread hook = new Thread(bench::cleanUp, "bench-cleanup");
     Runtime.getRuntime().addShutdownHook(hook);
@@ -130,7 +135,7 @@ public final class EndToEndBench {
   private static void usage(String problem) {
     System.err.println("EndToEndBench: " + problem);
     System.err.println("usage: EndToEndBench --run-id ID --server-jar JAR --out FILE"
-        + " [--jmh-json FILE] [--quick]");
+        + " [--jmh-json FILE] [--analysis FILE] [--quick]");
     System.exit(2);
   }
 
@@ -161,7 +166,7 @@ public final class EndToEndBench {
     if (jmhJson != null && Files.exists(jmhJson)) {
       report.addJmh(jmhJson);
     }
-    report.write(out);
+    report.write(out, analysis);
     log("wrote " + out);
     System.out.println(report.endToEndTable());
   }
@@ -392,7 +397,8 @@ public final class EndToEndBench {
         + " setpriv, bwrap with the same argv and BPF file)", baseReady, "ms",
         Report.Target.ratioAtMost(1.5));
     report.note("Spawn: the Spawn call itself returned after a median of "
-        + Report.fmt(jailerRpc.median()) + " ms (p25–p75 " + Report.fmt(jailerRpc.percentile(0.25))
+        + Report.fmt(jailerRpc.median()) + " ms (p25–p75 "
+        + Report.fmt(jailerRpc.percentile(0.25))
         + "–" + Report.fmt(jailerRpc.percentile(0.75)) + "); it returns once the shim's process"
         + " has executed, and both sides are then timed until its \"ready\" line reaches its"
         + " stdout file, polled every 20 µs the same way.");
@@ -602,6 +608,7 @@ public final class EndToEndBench {
       idle.add(server.rssBytes());
     }
     long idleThreads = server.threads();
+    long idleHeap = server.heapUsedBytes();
 
     LifeResult started = lives(server, boxes, 16, "m-", false);
     if (!started.failures().isEmpty()) {
@@ -618,6 +625,7 @@ public final class EndToEndBench {
       loaded.add(server.rssBytes());
     }
     long loadedThreads = server.threads();
+    long loadedHeap = server.heapUsedBytes();
     Stats perBox = new Stats();
     for (int i = 0; i < readings; i++) {
       perBox.add((loaded.values().get(i) - idle.median()) / boxes);
@@ -628,22 +636,28 @@ public final class EndToEndBench {
         "Memory: VmRSS of the server after a full GC (jcmd GC.run): idle %.1f MiB (%d threads),"
             + " with %d running boxes %.1f MiB (%d threads). Before the GC: idle %.1f MiB,"
             + " loaded %.1f MiB (medians of %d readings). The idle server had already run 50"
-            + " whole box lives, so class loading and JIT warm-up are not counted as boxes.",
+            + " whole box lives, so class loading and JIT warm-up are not counted as boxes."
+            + " Java heap in use after the GC: idle %.1f MiB, loaded %.1f MiB.",
         idle.median() / (1 << 20), idleThreads, boxes, loaded.median() / (1 << 20),
         loadedThreads, idleBefore.median() / (1 << 20), loadedBefore.median() / (1 << 20),
-        readings));
+        readings, idleHeap / (double) (1 << 20), loadedHeap / (double) (1 << 20)));
 
     int restarts = reps(5, 2);
     log("Restart: " + restarts + " times SIGKILL and start with " + boxes + " running boxes");
     Stats restart = new Stats();
+    Stats recovered = new Stats();
+    Stats listening = new Stats();
     int total = boxes;
     for (int i = 0; i < restarts; i++) {
       server.kill();
+      long wall = System.currentTimeMillis();
       long t0 = System.nanoTime();
       server.start();
       server.awaitList(list -> list.stream()
           .filter(b -> b.getState() == BoxState.BOX_STATE_RUNNING).count() == total);
       restart.add((System.nanoTime() - t0) / 1e9);
+      recovered.add(server.logMillisAfter(wall, "recovered ") / 1e3);
+      listening.add(server.logMillisAfter(wall, "listening on ") / 1e3);
     }
     Stats reattached = new Stats();
     server.gc();
@@ -653,9 +667,11 @@ public final class EndToEndBench {
         + " running boxes, until List shows all RUNNING", restart, null, null, "s",
         Report.Target.valueAtMost(3.0));
     report.note(String.format(
-        "Restart: timed from starting the new java process, JVM start-up included. After the"
-            + " last restart, with every box re-attached, the server held %.1f MiB after a GC.",
-        reattached.median() / (1 << 20)));
+        "Restart: timed from starting the new java process, JVM start-up included. Medians"
+            + " from the server's log: its boxes were recovered %.2f s and it listened %.2f s"
+            + " after the launch. After the last restart, with every box re-attached, the server"
+            + " held %.1f MiB after a GC.",
+        recovered.median(), listening.median(), reattached.median() / (1 << 20)));
 
     try (Rpc rpc = new Rpc(server.socket())) {
       removeAll(server, rpc);

@@ -6,7 +6,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.jailer.core.cgroup.CgroupHost;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -95,7 +94,8 @@ final class Report {
     boolean mib = unit.equals("MiB");
     double scale = mib ? 1.0 / (1 << 20) : 1;
     String jailerCell = cell(jailer, scale, unit);
-    String baselineCell = baseline == null ? "—" : baselineWhat + ": " + cell(baseline, scale, unit);
+    String baselineCell =
+        baseline == null ? "—" : baselineWhat + ": " + cell(baseline, scale, unit);
     String ratio = baseline == null ? "—" : fmt(jailer.median() / baseline.median()) + "×";
     rows.add(new String[] {what, jailerCell, baselineCell, ratio,
         target.text() + (target.text().startsWith("≤ ") && baseline == null ? " " + unit : ""),
@@ -167,8 +167,11 @@ final class Report {
     return text.toString();
   }
 
-  /** Writes the whole report to {@code out}. */
-  void write(Path out) throws IOException {
+  /**
+   * Writes the whole report to {@code out}, ending with the text of {@code analysis} (what
+   * bounds the figures, kept by hand next to the code; null for none).
+   */
+  void write(Path out, Path analysis) throws IOException {
     StringBuilder text = new StringBuilder();
     text.append("# Benchmarks\n\n")
         .append("Written by `sudo scripts/bench` on ")
@@ -205,10 +208,8 @@ final class Report {
         text.append("| ").append(String.join(" | ", row)).append(" |\n");
       }
     }
-    try (InputStream analysis = Report.class.getResourceAsStream("analysis.md")) {
-      if (analysis != null) {
-        text.append("\n").append(new String(analysis.readAllBytes(), StandardCharsets.UTF_8));
-      }
+    if (analysis != null && Files.exists(analysis)) {
+      text.append("\n").append(Files.readString(analysis));
     }
     Files.writeString(out, text.toString());
   }

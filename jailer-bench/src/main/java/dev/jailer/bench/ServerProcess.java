@@ -78,7 +78,12 @@ final class ServerProcess implements AutoCloseable {
               return;
             }
           } catch (RuntimeException notYet) {
-            // The socket file appears a moment before the server answers on it.
+            // The socket file appears a moment before the server answers on it, and a killed
+            // server leaves its stale socket behind. A channel that failed to connect waits
+            // out gRPC's reconnect backoff (a second or more), which would be timed as the
+            // server's; a fresh channel for the next attempt has none.
+            rpc.close();
+            rpc = null;
           }
         }
         if (!process.isAlive()) {
@@ -94,6 +99,29 @@ final class ServerProcess implements AutoCloseable {
         rpc.close();
       }
     }
+  }
+
+  /**
+   * Milliseconds from {@code sinceMillis} (wall clock) to the last log line that contains
+   * {@code text} and was written after it; -1 when there is none.
+   */
+  long logMillisAfter(long sinceMillis, String text) throws IOException {
+    long found = -1;
+    for (String line : Files.readAllLines(log)) {
+      int space = line.indexOf(' ');
+      if (space < 0 || !line.contains(text)) {
+        continue;
+      }
+      try {
+        long at = java.time.Instant.parse(line.substring(0, space)).toEpochMilli();
+        if (at >= sinceMillis) {
+          found = at - sinceMillis;
+        }
+      } catch (java.time.format.DateTimeParseException e) {
+        // A continuation line of a stack trace.
+      }
+    }
+    return found;
   }
 
   /** SIGKILL, as a crash or an OOM kill would end it; boxes keep running. */
@@ -142,6 +170,18 @@ final class ServerProcess implements AutoCloseable {
       }
     }
     throw new IOException("no wchar for pid " + pid());
+  }
+
+  /** Bytes of Java heap in use, from {@code jcmd PID GC.heap_info}; -1 when not found. */
+  long heapUsedBytes() throws IOException, InterruptedException {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid()), "GC.heap_info")
+        .redirectErrorStream(true).start();
+    String output = new String(p.getInputStream().readAllBytes());
+    p.waitFor(60, TimeUnit.SECONDS);
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("heap\\s+total \\d+K, used (\\d+)K").matcher(output);
+    return m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
   }
 
   /** A full GC in the server through {@code jcmd PID GC.run}. */
