@@ -14,7 +14,7 @@ import java.util.Map;
  * @param files the entries of {@code bin/}
  * @param libraryFingerprint identity of each library left in {@code shimDir} (name to
  *     identity); Spawn refuses a box whose libraries changed since
- * @param stagedAtMillis when Stage finished
+ * @param stagedAtMillis when the last Stage that changed something on disk finished
  */
 public record StageRecord(
     String shimPath,

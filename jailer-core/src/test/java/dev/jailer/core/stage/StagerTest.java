@@ -122,6 +122,30 @@ class StagerTest {
   }
 
   @Test
+  void stage_unchangedSources_leavesTheRecordFileAlone() throws IOException {
+    StageRecord first = stage(Optional.empty());
+    Object recordInode = inode(layout.stageRecord());
+
+    StageRecord second = stage(Optional.of(first));
+
+    assertEquals(recordInode, inode(layout.stageRecord()));
+    assertEquals(first.stagedAtMillis(), second.stagedAtMillis());
+  }
+
+  @Test
+  void stage_unchangedSourcesButLostDirectory_recreatesItAndRewritesTheRecord()
+      throws IOException {
+    StageRecord first = stage(Optional.empty());
+    Object recordInode = inode(layout.stageRecord());
+    Files.delete(layout.logs());
+
+    stage(Optional.of(first));
+
+    assertTrue(Files.isDirectory(layout.logs()));
+    assertFalse(recordInode.equals(inode(layout.stageRecord())));
+  }
+
+  @Test
   void stage_changedShim_copiesOnlyTheShim() throws IOException {
     StageRecord first = stage(Optional.empty());
     shim.write("box-shim", "#!/bin/sh\necho new shim\n", "rwxr-xr-x");

@@ -269,6 +269,20 @@ class LinuxSandboxTest {
   }
 
   @Test
+  void spawn_againRightAfterStop_runsWithoutWaitingForTheOldInit() throws Exception {
+    stage("again", "probe");
+    jailer.spawn("again", options("sleep"), () -> false);
+    jailer.stop("again", Duration.ofSeconds(5));
+
+    long t0 = System.nanoTime();
+    BoxView again = jailer.spawn("again", options("sleep"), () -> false);
+    Duration took = Duration.ofNanos(System.nanoTime() - t0);
+
+    assertEquals(BoxState.RUNNING, again.state());
+    assertTrue(took.compareTo(Duration.ofSeconds(10)) < 0, "took " + took);
+  }
+
+  @Test
   void spawn_runningBox_failedPrecondition() throws Exception {
     stage("twice", "probe");
     jailer.spawn("twice", options("sleep"), () -> false);
