@@ -9,6 +9,8 @@ import dev.jailer.core.Platform;
 import dev.jailer.core.seccomp.SeccompAction;
 import dev.jailer.core.seccomp.SeccompCompiler;
 import dev.jailer.core.seccomp.SeccompProfile;
+import dev.jailer.core.spawn.ExitWatcher;
+import dev.jailer.core.spawn.PollingExitWatcher;
 import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -25,6 +27,27 @@ public final class NativeAccess {
   private static final Logger logger = Logger.getLogger(NativeAccess.class.getName());
 
   private NativeAccess() {}
+
+  /**
+   * The watcher of box ends: pidfds in one epoll set where the kernel has them (Linux 5.3+),
+   * otherwise one thread that looks at {@code /proc} every 100 ms.
+   */
+  public static ExitWatcher exitWatcher() {
+    return ExitWatcherHolder.WATCHER;
+  }
+
+  private static final class ExitWatcherHolder {
+    static final ExitWatcher WATCHER = create();
+
+    private static ExitWatcher create() {
+      try {
+        return new PidfdExitWatcher(Native.load(LibC.LIBRARY, LibC.class));
+      } catch (RuntimeException | LinkageError e) {
+        logger.log(Level.FINE, "no pidfds here; box ends are noticed by polling /proc", e);
+        return new PollingExitWatcher();
+      }
+    }
+  }
 
   /** True when {@link #seccompCompiler()} will return a working compiler. */
   public static boolean isSeccompAvailable() {

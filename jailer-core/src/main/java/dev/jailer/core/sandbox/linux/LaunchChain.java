@@ -13,7 +13,9 @@ import java.util.OptionalInt;
  * <p>{@link ProcessBuilder} passes only descriptors 0-2 and runs no code between fork and exec,
  * so the jailer starts {@code /bin/sh} with a fixed script. The script opens the descriptors,
  * writes its own pid into each cgroup's {@code cgroup.procs}, and {@code exec}s
- * {@code prlimit} (rlimits, set while still root so hard limits can be set too), which
+ * {@code setsid --fork} (the rest runs detached from the server, in a session of its own), which
+ * {@code exec}s {@code prlimit} (rlimits, set while still root so hard limits can be set too),
+ * which
  * {@code exec}s {@code setpriv} (drop to the box's user and group, no new privileges), which
  * {@code exec}s bubblewrap. Every value travels as a positional parameter and none is ever
  * spliced into the script, so no path or argument can change what the shell does.
@@ -77,6 +79,10 @@ public final class LaunchChain {
         stderrLog.toString());
     argv.add(Integer.toString(procsFiles.size()));
     procsFiles.forEach(p -> argv.add(p.toString()));
+    // setsid --fork: the shell's own process ends at once and the sandbox goes on as an orphan
+    // that init reaps, so a running box is never the server's child: the JVM keeps no waiting
+    // thread per box, and a restart of the server changes nothing for the box.
+    argv.add("/usr/bin/setsid", "--fork");
     argv.addAll(prlimit(limits));
     if (uid.isPresent()) {
       argv.add("/usr/bin/setpriv", "--reuid=" + uid.getAsInt(), "--regid=" + gid);

@@ -21,6 +21,7 @@ import dev.jailer.core.sandbox.PathGrant;
 import dev.jailer.core.seccomp.SeccompProfile;
 import dev.jailer.core.seccomp.SeccompProfiles;
 import dev.jailer.core.spawn.SpawnOptions;
+import dev.jailer.core.spawn.ExitWatcher;
 import dev.jailer.core.spawn.SpawnSupport;
 import dev.jailer.core.spawn.Spawner;
 import dev.jailer.core.stage.ShimLibraries;
@@ -88,6 +89,7 @@ public final class LinuxSpawner implements Spawner {
   private final boolean rootServer;
   private final Map<String, CompletableFuture<ExitRecord>> running = new ConcurrentHashMap<>();
   private final Map<String, Integer> sentSignals = new ConcurrentHashMap<>();
+  private final ExitWatcher exitWatcher = NativeAccess.exitWatcher();
   // Compiling the built-in profile took about 2.3 ms of every Spawn (scripts/bench, JMH
   // seccompCompile) and always yields the same program, so it is compiled once per server.
   // Built-in profiles are singletons: identity is the right key, and hashing one is free.
@@ -286,9 +288,9 @@ public final class LinuxSpawner implements Spawner {
       throw JailerException.internal("cannot start the launch chain: " + e.getMessage(), e);
     }
 
-    long pid;
+    Launched launched;
     try {
-      pid = awaitShim(process, layout, shim, cancelled, cgroup, stderrOffset);
+      launched = awaitShim(process, layout, shim, cancelled, cgroup, stderrOffset);
     } catch (RuntimeException e) {
       process.destroyForcibly();
       cgroup.killAll();
@@ -298,16 +300,33 @@ public final class LinuxSpawner implements Spawner {
     }
     // The records are written once the shim runs, so a failed Spawn leaves the last ones intact.
     RecordFiles.write(layout.spawnRecord(), record);
+    long pid = launched.shimPid();
     long startTime = pid > 0 ? ProcFs.startTime(pid).orElse(0) : 0;
     PidRecord pidRecord =
-        new PidRecord(pid, startTime, process.pid(), System.currentTimeMillis());
+        new PidRecord(pid, startTime, launched.initPid(), System.currentTimeMillis());
     RecordFiles.write(layout.pidRecord(), pidRecord);
+    return new Started(record, pidRecord, grants, follow(boxId, layout, cgroup, pidRecord));
+  }
 
+  /** The shim's pid (0 when it ended before it was seen) and bubblewrap's init's pid. */
+  private record Launched(long shimPid, long initPid) {}
+
+  // One watcher thread follows every box (see ExitWatcher); when the shim has ended, bubblewrap
+  // writes its exit line, and the box's end is recorded from it and from the cgroup.
+  private CompletableFuture<ExitRecord> follow(
+      String boxId, BoxLayout layout, BoxCgroup cgroup, PidRecord pid) {
+    CompletableFuture<Void> ended =
+        pid.pid() > 0
+            ? exitWatcher.onExit(pid.pid(), pid.startTimeTicks())
+            : CompletableFuture.completedFuture(null);
     CompletableFuture<ExitRecord> exit =
-        process.onExit().thenApplyAsync(p -> finish(boxId, layout, cgroup, p.exitValue()));
+        ended.thenApplyAsync(ignored -> {
+          awaitStatusExit(layout, cgroup);
+          return finish(boxId, layout, cgroup);
+        });
     running.put(boxId, exit);
     exit.whenComplete((e, t) -> running.remove(boxId, exit));
-    return new Started(record, pidRecord, grants, exit);
+    return exit;
   }
 
   /**
@@ -316,7 +335,7 @@ public final class LinuxSpawner implements Spawner {
    *
    * @return the shim's pid, or 0 when the shim ended before it could be seen
    */
-  private long awaitShim(
+  private Launched awaitShim(
       Process process, BoxLayout layout, Path shim, BooleanSupplier cancelled, BoxCgroup cgroup,
       long stderrOffset) {
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
@@ -337,22 +356,24 @@ public final class LinuxSpawner implements Spawner {
           Optional<String> exe = ProcFs.exe(child);
           if (exe.isPresent()
               && (exe.get().equals(shimPath) || !exe.get().endsWith("/bwrap"))) {
-            return child;
+            return new Launched(child, initPid);
           }
         }
       }
-      if (!process.isAlive()) {
+      // The chain's shell ends as soon as it has forked the sandbox (setsid --fork), so the
+      // sandbox is gone only when the shell failed or the box's cgroup is empty.
+      if (!process.isAlive() && (process.exitValue() != 0 || cgroup.pids().isEmpty())) {
         String status = readStatus(layout);
         String errors = SpawnSupport.readFrom(layout.stderrLog(), stderrOffset).trim();
         boolean ran = CHILD_PID.matcher(status).find() && EXIT_CODE.matcher(status).find()
             && !errors.startsWith("bwrap:") && !errors.startsWith("jailer:");
         if (ran) {
           // The shim ran and already ended; its exit is recorded by the caller.
-          return 0;
+          return new Launched(0, initPid);
         }
         throw JailerException.failedPrecondition(
             "the sandbox of box " + layout.boxId() + " failed to start (launcher exit status "
-                + process.exitValue() + "): "
+                + process.exitValue() + ", sandbox gone): "
                 + (errors.isEmpty() ? "no message" : SpawnSupport.tail(errors, 2000)));
       }
       if (System.nanoTime() > deadline) {
@@ -364,15 +385,19 @@ public final class LinuxSpawner implements Spawner {
     }
   }
 
-  private ExitRecord finish(String boxId, BoxLayout layout, BoxCgroup cgroup, int launcherExit) {
-    String status = readStatus(layout);
-    OptionalLong reported = firstMatchLast(EXIT_CODE, status);
-    int exitCode = reported.isPresent() ? (int) reported.getAsLong() : launcherExit;
+  private ExitRecord finish(String boxId, BoxLayout layout, BoxCgroup cgroup) {
+    OptionalLong reported = firstMatchLast(EXIT_CODE, readStatus(layout));
     boolean oomKilled = cgroup.oomKilled();
     CgroupUsage usage = cgroup.usage();
     cgroup.killAll();
     removeCgroup(cgroup);
     Integer sent = sentSignals.remove(boxId);
+    // bubblewrap writes no exit line when it was killed with the rest of the box (SIGKILL to the
+    // whole cgroup): then the jailer's own signal, or the memory limit, is what ended the shim.
+    int exitCode =
+        reported.isPresent()
+            ? (int) reported.getAsLong()
+            : sent != null ? 128 + sent : oomKilled ? 128 + SIGKILL : -1;
     int signal = 0;
     String message;
     if (oomKilled && exitCode == 128 + SIGKILL) {
@@ -437,15 +462,15 @@ public final class LinuxSpawner implements Spawner {
     box.spawn().ifPresent(s -> users.remember(boxId, s.uid()));
     PidRecord pid = box.pid().orElseThrow();
     Optional<BoxCgroup> cgroup = cgroups.open(config.cgroupParent(), boxId);
+    if (cgroup.isPresent()) {
+      return follow(boxId, box.layout(), cgroup.get(), pid);
+    }
+    // A box whose cgroup is gone (removed by hand) is followed through bubblewrap alone.
     CompletableFuture<ExitRecord> exit =
-        ProcessHandle.of(pid.pid())
-            .map(ProcessHandle::onExit)
-            .orElse(CompletableFuture.completedFuture(null))
-            .thenApplyAsync(ignored -> {
-              awaitStatusExit(box.layout());
-              return cgroup.map(c -> finish(boxId, box.layout(), c, -1))
-                  .orElseGet(() -> endedRecord(box.layout()));
-            });
+        exitWatcher.onExit(pid.pid(), pid.startTimeTicks()).thenApplyAsync(ignored -> {
+          awaitStatusExit(box.layout(), null);
+          return endedRecord(box.layout());
+        });
     running.put(boxId, exit);
     exit.whenComplete((e, t) -> running.remove(boxId, exit));
     return exit;
@@ -459,7 +484,7 @@ public final class LinuxSpawner implements Spawner {
     }
     Optional<BoxCgroup> cgroup = cgroups.open(config.cgroupParent(), box.boxId());
     ExitRecord record =
-        cgroup.map(c -> finish(box.boxId(), box.layout(), c, -1))
+        cgroup.map(c -> finish(box.boxId(), box.layout(), c))
             .orElseGet(() -> endedRecord(box.layout()));
     return Optional.of(record);
   }
@@ -474,9 +499,13 @@ public final class LinuxSpawner implements Spawner {
             : "ended while the jailer was not running; its exit status is unknown");
   }
 
-  private static void awaitStatusExit(BoxLayout layout) {
-    // bubblewrap writes the exit line just after its child ends; give it a moment.
+  // bubblewrap writes its exit line just after the shim ends; give it a moment, unless the
+  // whole box is already gone (bubblewrap killed with it writes nothing).
+  private static void awaitStatusExit(BoxLayout layout, BoxCgroup cgroup) {
     for (int i = 0; i < 250 && !EXIT_CODE.matcher(readStatus(layout)).find(); i++) {
+      if (cgroup != null && cgroup.pids().isEmpty()) {
+        return;
+      }
       SpawnSupport.sleep(20);
     }
   }

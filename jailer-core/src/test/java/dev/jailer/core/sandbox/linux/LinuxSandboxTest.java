@@ -626,6 +626,27 @@ class LinuxSandboxTest {
     assertEquals("hello from the box\n", stdout(box));
   }
 
+  @Test
+  void spawn_runningBoxes_areNotServerChildrenAndCostNoThreadEach() throws Exception {
+    for (int i = 0; i < 10; i++) {
+      stage("quiet-" + i, "probe");
+    }
+    jailer.spawn("quiet-0", options("sleep"), () -> false);
+    Thread.sleep(200);
+    int threadsWithOne = Thread.activeCount();
+
+    for (int i = 1; i < 10; i++) {
+      jailer.spawn("quiet-" + i, options("sleep"), () -> false);
+    }
+    Thread.sleep(200);
+
+    assertTrue(Thread.activeCount() - threadsWithOne < 5,
+        "threads grew from " + threadsWithOne + " to " + Thread.activeCount());
+    assertEquals(0, ProcessHandle.current().children().count());
+    jailer.stop("quiet-3", Duration.ofSeconds(5));
+    assertEquals(143, jailer.inspect("quiet-3").exit().orElseThrow().exitCode());
+  }
+
   /** Paths of a box by id, read through Inspect. */
   private static final class BoxLayoutFiles {
     static Path bin(Jailer jailer, String boxId) {
