@@ -15,9 +15,9 @@ import java.util.Set;
  * The Spawn baseline: Jailer's launch chain done by hand in one shell script. It creates the
  * box's cgroup in every hierarchy that holds a controller Jailer uses, writes the same limits,
  * hands the writable directories to the box user, opens the same descriptors, joins the
- * cgroups and then executes exactly the command Jailer executed ({@code prlimit ... setpriv ...
- * bwrap ...}, taken from a real Spawn's command line), with the box's paths pointed at another
- * box and the seccomp filter read from the BPF file that Spawn compiled.
+ * cgroups and then executes exactly the command Jailer executed ({@code setsid --fork prlimit
+ * ... setpriv ... bwrap ...}, taken from a real Spawn's command line), with the box's paths
+ * pointed at another box and the seccomp filter read from the BPF file that Spawn compiled.
  *
  * <p>What it leaves out is exactly what Jailer adds: the RPC, compiling the filter, the
  * records, following the process.
@@ -60,7 +60,7 @@ final class BaselineLaunch {
       moved |= !replaced.equals(arg);
       tail.add(replaced);
     }
-    if (!moved || !tail.get(0).endsWith("prlimit")) {
+    if (!moved || !tail.get(0).endsWith("setsid")) {
       throw new IllegalArgumentException("unexpected launch chain: " + commandLine);
     }
     String uid = valueOf(tail, "--reuid=");
@@ -75,7 +75,7 @@ final class BaselineLaunch {
     }
     StringBuilder text = new StringBuilder();
     text.append("# Jailer's launch chain by hand: the benchmark's Spawn baseline.\n")
-        .append("# $1 box directory, $2 uid, $3 gid; then prlimit ... setpriv ... bwrap ...\n")
+        .append("# $1 box directory, $2 uid, $3 gid; then setsid --fork prlimit ... setpriv ... bwrap\n")
         .append("box=$1 uid=$2 gid=$3\n")
         .append("shift 3\n")
         .append("chown \"$uid:$gid\" \"$box/shared\" \"$box/sockets\" \"$box/tmp\""

@@ -502,11 +502,13 @@ public final class LinuxSpawner implements Spawner {
   // bubblewrap writes its exit line just after the shim ends; give it a moment, unless the
   // whole box is already gone (bubblewrap killed with it writes nothing).
   private static void awaitStatusExit(BoxLayout layout, BoxCgroup cgroup) {
-    for (int i = 0; i < 250 && !EXIT_CODE.matcher(readStatus(layout)).find(); i++) {
-      if (cgroup != null && cgroup.pids().isEmpty()) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    for (int i = 0; !EXIT_CODE.matcher(readStatus(layout)).find(); i++) {
+      if ((cgroup != null && cgroup.pids().isEmpty()) || System.nanoTime() > deadline) {
         return;
       }
-      SpawnSupport.sleep(20);
+      // Usually the line is there within a few milliseconds; poll fast at first.
+      SpawnSupport.sleep(i < 50 ? 2 : 20);
     }
   }
 
