@@ -70,7 +70,7 @@ public final class DevelopmentSpawner implements Spawner {
     ImmutableList<String> argv =
         LaunchChain.argv(Path.of("/dev/null"), box.layout().bwrapStatus(),
             box.layout().stdoutLog(), box.layout().stderrLog(), List.of(), limits,
-            OptionalInt.empty(), -1, List.of(), command);
+            OptionalInt.empty(), -1, List.of(), false, command);
     SpawnRecord record =
         new SpawnRecord(kind(), argv, ImmutableList.copyOf(options.env().keySet()), limits,
             ImmutableList.of("memory_bytes", "cpu_millis", "max_pids"), "none (development mode)",

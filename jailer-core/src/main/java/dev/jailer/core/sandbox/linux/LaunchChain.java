@@ -60,6 +60,8 @@ public final class LaunchChain {
    * @param uid the box user; empty to keep the server's own user (only when it is not root)
    * @param gid the box group
    * @param supplementaryGroups extra groups of the shim (the group of /dev/kvm)
+   * @param detach fork the rest of the chain off the server (see below); false keeps one
+   *     process from the shell to the command, so the server's child is the command itself
    * @param command the command the chain ends in (bubblewrap's argv)
    */
   public static ImmutableList<String> argv(
@@ -72,6 +74,7 @@ public final class LaunchChain {
       OptionalInt uid,
       int gid,
       List<Integer> supplementaryGroups,
+      boolean detach,
       List<String> command) {
     ImmutableList.Builder<String> argv = ImmutableList.builder();
     argv.add("/bin/sh", "-c", SCRIPT, "jailer-launch");
@@ -82,7 +85,9 @@ public final class LaunchChain {
     // setsid --fork: the shell's own process ends at once and the sandbox goes on as an orphan
     // that init reaps, so a running box is never the server's child: the JVM keeps no waiting
     // thread per box, and a restart of the server changes nothing for the box.
-    argv.add("/usr/bin/setsid", "--fork");
+    if (detach) {
+      argv.add("/usr/bin/setsid", "--fork");
+    }
     argv.addAll(prlimit(limits));
     if (uid.isPresent()) {
       argv.add("/usr/bin/setpriv", "--reuid=" + uid.getAsInt(), "--regid=" + gid);

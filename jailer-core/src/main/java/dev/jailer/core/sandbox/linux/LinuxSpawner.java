@@ -252,6 +252,7 @@ public final class LinuxSpawner implements Spawner {
             rootServer ? OptionalInt.of(identity.uid()) : OptionalInt.empty(),
             identity.gid(),
             groups,
+            true,
             bwrapArgv);
     SpawnRecord record =
         new SpawnRecord(
