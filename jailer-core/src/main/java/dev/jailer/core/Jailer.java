@@ -434,7 +434,15 @@ public final class Jailer implements AutoCloseable {
   private void prepareStateDir() {
     Path boxesDir = BoxLayout.boxesDir(config.stateDir());
     try {
-      Files.createDirectories(boxesDir);
+      // Traverse-only for others: box users must reach their own box directories, but nobody
+      // else may list which boxes exist.
+      for (Path dir : List.of(boxesDir.getParent(), boxesDir)) {
+        if (!Files.isDirectory(dir)) {
+          Files.createDirectories(dir);
+          Files.setPosixFilePermissions(dir,
+              java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        }
+      }
     } catch (IOException e) {
       throw JailerException.internal(
           "cannot create the state directory " + boxesDir + ": " + e.getMessage(), e);

@@ -230,6 +230,14 @@ class JailerLifecycleTest {
     }
   }
 
+  @Test
+  void open_newStateDirectory_othersMayTraverseButNotList() throws IOException {
+    for (Path dir : List.of(tmp.resolve("state"), tmp.resolve("state/boxes"))) {
+      assertEquals("rwx--x--x", java.nio.file.attribute.PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(dir)), dir.toString());
+    }
+  }
+
   private static void awaitQuietly(CountDownLatch latch) {
     try {
       latch.await(30, TimeUnit.SECONDS);
