@@ -79,10 +79,11 @@ public final class SeatbeltProfile {
   /** Prefix of the parameters that hold masked file paths, followed by the mask's index. */
   public static final String MASK_PARAMETER_PREFIX = "MASK_";
 
-  // Limitation: the base rules have been run under sandbox-exec only with a plain platform
-  // binary (SeatbeltSandboxExecTest), never with a libkrun shim booting a guest; a service such a
-  // shim needs and this list lacks shows up as a "deny" line of the Sandbox kernel extension in
-  // the macOS unified log, and the box fails to start instead of running with too much access.
+  // Limitation: the base rules are checked under the real sandbox-exec only by the macOS-only
+  // tests (SeatbeltSandboxExecTest, with a plain platform binary as the shim), never with a
+  // libkrun shim booting a guest; a service such a shim needs and this list lacks shows up as a
+  // "deny" line of the Sandbox kernel extension in the macOS unified log, and the box fails to
+  // start instead of running with too much access.
   /**
    * Everything before the grants. Kept as one block so that a reviewer reads the fixed policy
    * exactly as the kernel gets it. Paths here are already in their {@code /private} form.
