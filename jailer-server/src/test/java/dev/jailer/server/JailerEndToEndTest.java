@@ -270,6 +270,35 @@ class JailerEndToEndTest {
   }
 
   @Test
+  void spawn_callerDeadlineExpires_boxIsEitherWhollyRunningOrNotStartedAtAll() throws Exception {
+    requireSandbox();
+    for (int attempt = 0; attempt < 5; attempt++) {
+      String boxId = "hasty-" + attempt;
+      stage(unixClient, boxId);
+      try (JailerClient hasty = JailerClient.builder(server.targets().get(0))
+          .defaultDeadline(Duration.ofMillis(2 + attempt * 3)).build()) {
+        hasty.spawn(SpawnRequest.newBuilder().setBoxId(boxId).addArgs("sleep").build());
+      } catch (JailerClientException e) {
+        assertTrue(e.code() == ErrorCode.DEADLINE_EXCEEDED || e.code() == ErrorCode.CANCELLED,
+            e.code().toString());
+      }
+      Thread.sleep(500);
+
+      Box box = unixClient.inspect(boxId);
+      if (box.getState() == BoxState.BOX_STATE_RUNNING) {
+        assertTrue(ProcessHandle.of(box.getPid()).map(ProcessHandle::isAlive).orElse(false));
+        unixClient.stop(StopRequest.newBuilder().setBoxId(boxId).build());
+      } else {
+        assertEquals(BoxState.BOX_STATE_STAGED, box.getState());
+        assertTrue(CgroupHost.detect().open(cgroupParent, boxId).isEmpty(),
+            "a cancelled spawn left its cgroup behind");
+      }
+    }
+    // Every box ended or never started: no cgroup, and so no process, is left of any of them.
+    assertEquals(List.of(), CgroupHost.detect().orphans(cgroupParent, Set.of()));
+  }
+
+  @Test
   void spawn_loaderVariable_invalidArgumentNamingIt() {
     stage(unixClient, "ld");
 
