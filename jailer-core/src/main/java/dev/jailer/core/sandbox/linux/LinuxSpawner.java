@@ -334,7 +334,7 @@ public final class LinuxSpawner implements Spawner {
    * Waits until the shim itself runs: bubblewrap reports its init's pid on the status
    * descriptor, and the shim is the init's child once that child has executed the staged shim.
    *
-   * @return the shim's pid, or 0 when the shim ended before it could be seen
+   * @return the shim's pid (0 when the shim ended before it could be seen) and the init's
    */
   private Launched awaitShim(
       Process process, BoxLayout layout, Path shim, BooleanSupplier cancelled, BoxCgroup cgroup,
