@@ -2,6 +2,8 @@ package dev.jailer.core.spawn;
 
 import dev.jailer.core.JailerException;
 import dev.jailer.core.box.ExitRecord;
+import dev.jailer.core.box.Usage;
+import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -10,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -17,7 +21,80 @@ import java.util.concurrent.TimeoutException;
 
 /** Small pieces every {@link Spawner} needs while it starts and follows a shim. */
 public final class SpawnSupport {
+  /** SIGTERM, the polite stop the jailer sends first. */
+  public static final int SIGTERM = 15;
+
+  /** SIGKILL, sent to every process of a box once the grace period is over. */
+  public static final int SIGKILL = 9;
+
   private SpawnSupport() {}
+
+  /**
+   * Starts a launch chain with nothing of the server's own: stdin is {@code /dev/null}, output
+   * goes nowhere (the chain opens the box's logs itself), and the environment holds only
+   * {@code PATH}, so a secret in the server's environment reaches no step of it.
+   */
+  public static Process startChain(List<String> argv, String path) throws IOException {
+    ProcessBuilder builder =
+        new ProcessBuilder(argv)
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(ProcessBuilder.Redirect.DISCARD);
+    builder.environment().clear();
+    builder.environment().put("PATH", path);
+    return builder.start();
+  }
+
+  /**
+   * Stops a followed box: {@code sigterm} runs at once, {@code sigkill} when the box has not
+   * ended within {@code grace}; returns the box's end.
+   *
+   * @throws JailerException INTERNAL when the box outlives SIGKILL by 30 s or following it
+   *     failed, CANCELLED when interrupted
+   */
+  public static ExitRecord terminate(
+      String boxId,
+      CompletableFuture<ExitRecord> exit,
+      Duration grace,
+      Runnable sigterm,
+      Runnable sigkill) {
+    sigterm.run();
+    try {
+      return exit.get(grace.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      sigkill.run();
+      return awaitKilled(exit, boxId);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw JailerException.cancelled("interrupted while stopping box " + boxId);
+    } catch (ExecutionException e) {
+      throw JailerException.internal("following box " + boxId + " failed: " + e.getCause(), e);
+    }
+  }
+
+  /**
+   * How a shim ended, told from its exit status: a death by signal N shows as 128 + N, the same
+   * as an exit with that status, so a signal is reported only when it is known to be one the
+   * jailer sent ({@code sentSignal}) or the memory limit's SIGKILL.
+   */
+  public static ExitRecord ended(
+      int exitCode, Integer sentSignal, boolean oomKilled, Usage usage) {
+    int signal = 0;
+    String message;
+    if (oomKilled && exitCode == 128 + SIGKILL) {
+      signal = SIGKILL;
+      message = "killed by the memory limit (SIGKILL from the cgroup's OOM killer)";
+    } else if (sentSignal != null && exitCode == 128 + sentSignal) {
+      signal = sentSignal;
+      message = "stopped by the jailer with signal " + sentSignal;
+    } else if (exitCode > 128) {
+      message = "exited with status " + exitCode + " (or was killed by signal "
+          + (exitCode - 128) + "; the two are reported alike)";
+    } else {
+      message = "exited with status " + exitCode;
+    }
+    return new ExitRecord(exitCode, signal, oomKilled, usage, System.currentTimeMillis(), message);
+  }
 
   /**
    * Waits for the end of a box that was just sent SIGKILL.

@@ -1,5 +1,8 @@
 package dev.jailer.core.sandbox.linux;
 
+import static dev.jailer.core.spawn.SpawnSupport.SIGKILL;
+import static dev.jailer.core.spawn.SpawnSupport.SIGTERM;
+
 import com.google.common.collect.ImmutableList;
 import dev.jailer.core.JailerConfig;
 import dev.jailer.core.JailerException;
@@ -11,9 +14,9 @@ import dev.jailer.core.box.RecordFiles;
 import dev.jailer.core.box.SpawnRecord;
 import dev.jailer.core.box.Usage;
 import dev.jailer.core.spawn.SpawnOptions;
+import dev.jailer.core.spawn.SpawnSupport;
 import dev.jailer.core.spawn.Spawner;
 import dev.jailer.core.stage.StageRecord;
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,9 +29,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -78,13 +78,7 @@ public final class DevelopmentSpawner implements Spawner {
     RecordFiles.write(box.layout().spawnRecord(), record);
     Process process;
     try {
-      ProcessBuilder builder = new ProcessBuilder(argv)
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-          .redirectError(ProcessBuilder.Redirect.DISCARD);
-      builder.environment().clear();
-      builder.environment().put("PATH", BwrapCommand.SANDBOX_PATH);
-      process = builder.start();
+      process = SpawnSupport.startChain(argv, BwrapCommand.SANDBOX_PATH);
     } catch (IOException e) {
       throw JailerException.internal("cannot start " + shim + ": " + e.getMessage(), e);
     }
@@ -94,14 +88,8 @@ public final class DevelopmentSpawner implements Spawner {
         System.currentTimeMillis());
     RecordFiles.write(box.layout().pidRecord(), pidRecord);
     String boxId = box.boxId();
-    CompletableFuture<ExitRecord> exit = process.onExit().thenApply(p -> {
-      int code = p.exitValue();
-      Integer sent = sentSignals.remove(boxId);
-      int signal = sent != null && code == 128 + sent ? sent : 0;
-      return new ExitRecord(code, signal, false, Usage.NONE, System.currentTimeMillis(),
-          signal != 0 ? "stopped by the jailer with signal " + signal
-              : "exited with status " + code);
-    });
+    CompletableFuture<ExitRecord> exit = process.onExit().thenApply(p ->
+        SpawnSupport.ended(p.exitValue(), sentSignals.remove(boxId), false, Usage.NONE));
     running.put(boxId, exit);
     exit.whenComplete((e, t) -> running.remove(boxId, exit));
     return new Started(record, pidRecord, box.grants(), exit);
@@ -114,26 +102,21 @@ public final class DevelopmentSpawner implements Spawner {
     if (exit == null) {
       return endedWhileAway(box).orElseGet(() -> {
         ProcessHandle.of(pid.pid()).ifPresent(ProcessHandle::destroyForcibly);
-        return new ExitRecord(137, 9, false, Usage.NONE, System.currentTimeMillis(),
-            "stopped by the jailer with signal 9");
+        return SpawnSupport.ended(128 + SIGKILL, SIGKILL, false, Usage.NONE);
       });
     }
-    try {
-      sentSignals.put(box.boxId(), 15);
-      ProcessHandle.of(pid.pid()).ifPresent(ProcessHandle::destroy);
-      try {
-        return exit.get(grace.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (TimeoutException e) {
-        sentSignals.put(box.boxId(), 9);
-        ProcessHandle.of(pid.pid()).ifPresent(ProcessHandle::destroyForcibly);
-        return exit.get(30, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw JailerException.cancelled("interrupted while stopping box " + box.boxId());
-    } catch (ExecutionException | TimeoutException e) {
-      throw JailerException.internal("cannot stop box " + box.boxId() + ": " + e, e);
-    }
+    return SpawnSupport.terminate(
+        box.boxId(),
+        exit,
+        grace,
+        () -> {
+          sentSignals.put(box.boxId(), SIGTERM);
+          ProcessHandle.of(pid.pid()).ifPresent(ProcessHandle::destroy);
+        },
+        () -> {
+          sentSignals.put(box.boxId(), SIGKILL);
+          ProcessHandle.of(pid.pid()).ifPresent(ProcessHandle::destroyForcibly);
+        });
   }
 
   @Override

@@ -1,5 +1,8 @@
 package dev.jailer.core.sandbox.linux;
 
+import static dev.jailer.core.spawn.SpawnSupport.SIGKILL;
+import static dev.jailer.core.spawn.SpawnSupport.SIGTERM;
+
 import com.google.common.collect.ImmutableList;
 import dev.jailer.core.JailerConfig;
 import dev.jailer.core.JailerException;
@@ -47,9 +50,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -79,8 +80,6 @@ public final class LinuxSpawner implements Spawner {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration PREFLIGHT_FRESHNESS = Duration.ofSeconds(30);
   private static final long MAX_SECCOMP_FILE_BYTES = 1 << 20;
-  private static final int SIGTERM = 15;
-  private static final int SIGKILL = 9;
 
   private final JailerConfig config;
   private final CgroupHost cgroups;
@@ -274,16 +273,7 @@ public final class LinuxSpawner implements Spawner {
     long stderrOffset = SpawnSupport.sizeOf(layout.stderrLog());
     Process process;
     try {
-      ProcessBuilder builder =
-          new ProcessBuilder(argv)
-              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .redirectError(ProcessBuilder.Redirect.DISCARD);
-      // The chain itself (sh, prlimit, setpriv, bwrap) gets no variable of the server's: a
-      // secret in the server's environment must not reach even bwrap.
-      builder.environment().clear();
-      builder.environment().put("PATH", BwrapCommand.SANDBOX_PATH);
-      process = builder.start();
+      process = SpawnSupport.startChain(argv, BwrapCommand.SANDBOX_PATH);
     } catch (IOException e) {
       removeCgroup(cgroup);
       throw JailerException.internal("cannot start the launch chain: " + e.getMessage(), e);
@@ -399,22 +389,7 @@ public final class LinuxSpawner implements Spawner {
         reported.isPresent()
             ? (int) reported.getAsLong()
             : sent != null ? 128 + sent : oomKilled ? 128 + SIGKILL : -1;
-    int signal = 0;
-    String message;
-    if (oomKilled && exitCode == 128 + SIGKILL) {
-      signal = SIGKILL;
-      message = "killed by the memory limit (SIGKILL from the cgroup's OOM killer)";
-    } else if (sent != null && exitCode == 128 + sent) {
-      signal = sent;
-      message = "stopped by the jailer with signal " + sent;
-    } else if (exitCode > 128) {
-      message = "exited with status " + exitCode + " (or was killed by signal "
-          + (exitCode - 128) + "; bubblewrap reports both alike)";
-    } else {
-      message = "exited with status " + exitCode;
-    }
-    return new ExitRecord(exitCode, signal, oomKilled, toUsage(usage),
-        System.currentTimeMillis(), message);
+    return SpawnSupport.ended(exitCode, sent, oomKilled, toUsage(usage));
   }
 
   @Override
@@ -426,28 +401,25 @@ public final class LinuxSpawner implements Spawner {
       // Not followed by this server (it ended meanwhile): record what is known.
       return endedWhileAway(box).orElseGet(() -> killUnfollowed(box));
     }
-    if (ProcFs.isSameProcess(pid.pid(), pid.startTimeTicks())) {
-      sentSignals.put(boxId, SIGTERM);
-      ProcessHandle.of(pid.pid()).ifPresent(ProcessHandle::destroy);
-    }
-    try {
-      return exit.get(grace.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      sentSignals.put(boxId, SIGKILL);
-      cgroups.open(config.cgroupParent(), boxId).ifPresent(BoxCgroup::killAll);
-      return SpawnSupport.awaitKilled(exit, boxId);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw JailerException.cancelled("interrupted while stopping box " + boxId);
-    } catch (ExecutionException e) {
-      throw JailerException.internal("following box " + boxId + " failed: " + e.getCause(), e);
-    }
+    return SpawnSupport.terminate(
+        boxId,
+        exit,
+        grace,
+        () -> {
+          if (ProcFs.isSameProcess(pid.pid(), pid.startTimeTicks())) {
+            sentSignals.put(boxId, SIGTERM);
+            ProcessHandle.of(pid.pid()).ifPresent(ProcessHandle::destroy);
+          }
+        },
+        () -> {
+          sentSignals.put(boxId, SIGKILL);
+          cgroups.open(config.cgroupParent(), boxId).ifPresent(BoxCgroup::killAll);
+        });
   }
 
   private ExitRecord killUnfollowed(BoxView box) {
     cgroups.open(config.cgroupParent(), box.boxId()).ifPresent(BoxCgroup::killAll);
-    return new ExitRecord(128 + SIGKILL, SIGKILL, false, Usage.NONE, System.currentTimeMillis(),
-        "stopped by the jailer with signal 9");
+    return SpawnSupport.ended(128 + SIGKILL, SIGKILL, false, Usage.NONE);
   }
 
   @Override

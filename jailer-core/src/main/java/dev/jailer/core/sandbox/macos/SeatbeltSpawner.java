@@ -1,5 +1,8 @@
 package dev.jailer.core.sandbox.macos;
 
+import static dev.jailer.core.spawn.SpawnSupport.SIGKILL;
+import static dev.jailer.core.spawn.SpawnSupport.SIGTERM;
+
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import com.sun.security.auth.module.UnixSystem;
@@ -39,9 +42,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Logger;
 
@@ -151,8 +152,6 @@ public final class SeatbeltSpawner implements Spawner {
   private static final Duration TRIAL_FRESHNESS = Duration.ofSeconds(30);
   private static final List<String> CHAIN_ERROR_PREFIXES =
       List.of("sandbox-exec:", "jailer:", "jailer-launch:", "env:");
-  private static final int SIGTERM = 15;
-  private static final int SIGKILL = 9;
 
   private final JailerConfig config;
   private final ShimLibraries libraries;
@@ -508,22 +507,10 @@ public final class SeatbeltSpawner implements Spawner {
   }
 
   private ExitRecord finish(String boxId, int exitCode) {
-    Integer sent = sentSignals.remove(boxId);
-    int signal = 0;
-    String message;
     // Java reports a death by signal N as 128 + N, as a shell does.
-    if (sent != null && exitCode == 128 + sent) {
-      signal = sent;
-      message = "stopped by the jailer with signal " + sent;
-    } else if (exitCode > 128) {
-      message = "exited with status " + exitCode + " (or was killed by signal "
-          + (exitCode - 128) + "; both are reported alike)";
-    } else {
-      message = "exited with status " + exitCode;
-    }
-    return new ExitRecord(exitCode, signal, false, Usage.NONE, System.currentTimeMillis(),
-        message);
+    return SpawnSupport.ended(exitCode, sentSignals.remove(boxId), false, Usage.NONE);
   }
+
 
   // Limitation: macOS has no cgroup to hold a box's processes. Stop signals the shim and, on
   // SIGKILL, the descendants it has at that moment; a process the shim started that already
@@ -536,29 +523,23 @@ public final class SeatbeltSpawner implements Spawner {
     if (exit == null) {
       return endedWhileAway(box).orElseGet(() -> killUnfollowed(pid));
     }
-    Optional<ProcessHandle> shim = sameProcess(pid.pid(), pid.startTimeTicks());
-    if (shim.isPresent()) {
-      sentSignals.put(boxId, SIGTERM);
-      shim.get().destroy();
-    }
-    try {
-      return exit.get(grace.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      sentSignals.put(boxId, SIGKILL);
-      sameProcess(pid.pid(), pid.startTimeTicks()).ifPresent(SeatbeltSpawner::killTree);
-      return SpawnSupport.awaitKilled(exit, boxId);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw JailerException.cancelled("interrupted while stopping box " + boxId);
-    } catch (ExecutionException e) {
-      throw JailerException.internal("following box " + boxId + " failed: " + e.getCause(), e);
-    }
+    return SpawnSupport.terminate(
+        boxId,
+        exit,
+        grace,
+        () -> sameProcess(pid.pid(), pid.startTimeTicks()).ifPresent(shim -> {
+          sentSignals.put(boxId, SIGTERM);
+          shim.destroy();
+        }),
+        () -> {
+          sentSignals.put(boxId, SIGKILL);
+          sameProcess(pid.pid(), pid.startTimeTicks()).ifPresent(SeatbeltSpawner::killTree);
+        });
   }
 
   private static ExitRecord killUnfollowed(PidRecord pid) {
     sameProcess(pid.pid(), pid.startTimeTicks()).ifPresent(SeatbeltSpawner::killTree);
-    return new ExitRecord(128 + SIGKILL, SIGKILL, false, Usage.NONE, System.currentTimeMillis(),
-        "stopped by the jailer with signal 9");
+    return SpawnSupport.ended(128 + SIGKILL, SIGKILL, false, Usage.NONE);
   }
 
   private static void killTree(ProcessHandle shim) {
