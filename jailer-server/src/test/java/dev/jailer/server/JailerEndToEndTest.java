@@ -14,6 +14,7 @@ import dev.jailer.client.WatchHandle;
 import dev.jailer.core.Jailer;
 import dev.jailer.core.cgroup.CgroupHost;
 import dev.jailer.core.testing.Prerequisites;
+import dev.jailer.core.testing.TestCgroups;
 import dev.jailer.core.testing.ShimDirectory;
 import dev.jailer.v1.Access;
 import dev.jailer.v1.Box;
@@ -42,7 +43,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -82,7 +82,7 @@ class JailerEndToEndTest {
     Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
     shim = ShimDirectory.create(tmp.resolve("opt/shim"));
     shim.write("box-shim", SHIM_SCRIPT, "rwxr-xr-x");
-    cgroupParent = "jailer-test-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+    cgroupParent = TestCgroups.newParent();
     ServerOptions options =
         options(
             "--state-dir", tmp.resolve("state").toString(),
@@ -112,13 +112,7 @@ class JailerEndToEndTest {
     tcpClient.close();
     server.shutdown(Duration.ofSeconds(1));
     jailer.close();
-    CgroupHost host = CgroupHost.detect();
-    for (var placement : host.placements().values()) {
-      Path parent = placement.mountPoint().resolve(cgroupParent);
-      if (Files.isDirectory(parent)) {
-        Files.delete(parent);
-      }
-    }
+    TestCgroups.removeParent(cgroupParent);
   }
 
   private JailerClient client(String transport) {

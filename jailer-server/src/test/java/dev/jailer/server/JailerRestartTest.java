@@ -10,6 +10,7 @@ import dev.jailer.core.box.RecordFiles;
 import dev.jailer.core.cgroup.CgroupHost;
 import dev.jailer.core.sandbox.linux.ProcFs;
 import dev.jailer.core.testing.Prerequisites;
+import dev.jailer.core.testing.TestCgroups;
 import dev.jailer.core.testing.ShimDirectory;
 import dev.jailer.v1.Box;
 import dev.jailer.v1.BoxState;
@@ -23,7 +24,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -49,7 +49,7 @@ class JailerRestartTest {
     Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
     shim = ShimDirectory.create(tmp.resolve("opt/shim"));
     shim.write("box-shim", "#!/bin/sh\necho started\nexec sleep 600\n", "rwxr-xr-x");
-    cgroupParent = "jailer-test-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+    cgroupParent = TestCgroups.newParent();
     socket = tmp.resolve("state/run/jailer.sock");
   }
 
@@ -58,19 +58,7 @@ class JailerRestartTest {
     if (server != null) {
       server.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     }
-    CgroupHost host = CgroupHost.detect();
-    for (String orphan : host.orphans(cgroupParent, java.util.Set.of())) {
-      host.open(cgroupParent, orphan).ifPresent(c -> {
-        c.killAll();
-        c.remove();
-      });
-    }
-    for (var placement : host.placements().values()) {
-      Path parent = placement.mountPoint().resolve(cgroupParent);
-      if (Files.isDirectory(parent)) {
-        Files.delete(parent);
-      }
-    }
+    TestCgroups.removeParent(cgroupParent);
   }
 
   private void startServer() throws Exception {

@@ -22,6 +22,7 @@ import dev.jailer.core.spawn.SpawnOptions;
 import dev.jailer.core.stage.VolumeSpec;
 import dev.jailer.core.testing.Gcc;
 import dev.jailer.core.testing.Prerequisites;
+import dev.jailer.core.testing.TestCgroups;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +31,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -84,7 +84,7 @@ class LinuxSandboxTest {
     Prerequisites.require(BoxUserResolver.serverUid() == 0, "running as root");
     Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
     root = tmp;
-    cgroupParent = "jailer-test-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+    cgroupParent = TestCgroups.newParent();
     jailer = newJailer(JailerConfig.DEFAULT_LIMITS);
   }
 
@@ -123,14 +123,7 @@ class LinuxSandboxTest {
       jailer.stop(box.boxId(), Duration.ofMillis(100));
     }
     jailer.close();
-    CgroupHost host = CgroupHost.detect();
-    host.removeOrphans(cgroupParent, java.util.Set.of());
-    for (var placement : host.placements().values()) {
-      Path parent = placement.mountPoint().resolve(cgroupParent);
-      if (Files.isDirectory(parent)) {
-        Files.delete(parent);
-      }
-    }
+    TestCgroups.removeParent(cgroupParent);
   }
 
   private static SpawnOptions options(String... args) {

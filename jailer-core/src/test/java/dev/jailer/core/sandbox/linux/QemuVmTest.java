@@ -22,6 +22,7 @@ import dev.jailer.core.spawn.SpawnOptions;
 import dev.jailer.core.stage.VolumeSpec;
 import dev.jailer.core.testing.Gcc;
 import dev.jailer.core.testing.Prerequisites;
+import dev.jailer.core.testing.TestCgroups;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -38,9 +39,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,6 +58,8 @@ import org.junit.jupiter.api.io.TempDir;
  * separately, by a probe that opens it inside the sandbox.
  */
 class QemuVmTest {
+  private static final Logger logger = Logger.getLogger(QemuVmTest.class.getName());
+
   private static final Path QEMU = Path.of("/usr/bin/qemu-system-x86_64");
   // A staged copy of QEMU looks for its modules and firmware next to its own path (QEMU
   // relocates its install paths to where the binary is), so the test names the real ones.
@@ -120,7 +122,7 @@ class QemuVmTest {
     for (Path dir : List.of(volumes, vmDir)) {
       Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
-    cgroupParent = "jailer-test-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+    cgroupParent = TestCgroups.newParent();
     JailerConfig config =
         new JailerConfig(
             root.resolve("state"),
@@ -145,14 +147,7 @@ class QemuVmTest {
       jailer.stop(box.boxId(), Duration.ofMillis(100));
     }
     jailer.close();
-    CgroupHost host = CgroupHost.detect();
-    host.removeOrphans(cgroupParent, Set.of());
-    for (var placement : host.placements().values()) {
-      Path parent = placement.mountPoint().resolve(cgroupParent);
-      if (Files.isDirectory(parent)) {
-        Files.delete(parent);
-      }
-    }
+    TestCgroups.removeParent(cgroupParent);
   }
 
   @Test
@@ -185,10 +180,10 @@ class QemuVmTest {
     String stdout = Files.readString(box.layout().stdoutLog());
     String stderr = Files.readString(box.layout().stderrLog());
     String diagnostics = exit + "\nstdout:\n" + tail(stdout) + "\nstderr:\n" + tail(stderr);
-    System.out.printf("QEMU under the jailer: spawned, booted, ran and powered off in %d ms;"
-        + " box memory %d MiB before the guest's fill, %d MiB after, peak %d MiB; CPU %d ms%n",
+    logger.info(String.format("QEMU under the jailer: spawned, booted, ran and powered off in"
+        + " %d ms; box memory %d MiB before the guest's fill, %d MiB after, peak %d MiB; CPU %d ms",
         elapsed.toMillis(), beforeFill >> 20, afterFill >> 20,
-        exit.usage().memoryPeakBytes() >> 20, exit.usage().cpuUsageMicros() / 1000);
+        exit.usage().memoryPeakBytes() >> 20, exit.usage().cpuUsageMicros() / 1000));
     assertEquals(0, exit.exitCode(), diagnostics);
     SpawnRecord spawn = box.spawn().orElseThrow();
     assertEquals("default", spawn.seccompProfile());
