@@ -3,12 +3,12 @@ package dev.jailer.server;
 import static dev.jailer.server.ServerTestSupport.options;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.common.io.MoreFiles;
 import com.google.common.io.RecursiveDeleteOption;
 import dev.jailer.client.JailerClient;
 import dev.jailer.core.Platform;
+import dev.jailer.core.testing.Prerequisites;
 import dev.jailer.server.ServerTestSupport.CannedJailer;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -27,9 +27,8 @@ import org.junit.jupiter.api.Test;
 class JailerServerMacUnixTest {
   @Test
   void start_unixSocketOnMacOs_servesClientOverKqueue() throws Exception {
-    assumeTrue(
-        Platform.current() == Platform.MACOS,
-        "host feature not available here: the kqueue transport exists only on macOS");
+    Prerequisites.requireHostFeature(
+        Platform.current() == Platform.MACOS, "the kqueue transport exists only on macOS");
     // Not @TempDir: below /var/folders a socket path comes close to macOS's 103 bytes.
     Path root = Files.createTempDirectory(Path.of("/tmp"), "jsv");
     try {

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jailer.client.ErrorCode;
 import dev.jailer.client.JailerClient;
 import dev.jailer.client.JailerClientException;
+import dev.jailer.core.testing.Prerequisites;
 import dev.jailer.server.ServerTestSupport.CannedJailer;
 import dev.jailer.v1.JailerGrpc;
 import dev.jailer.v1.StopRequest;
@@ -102,7 +102,7 @@ class JailerServerUnixTest {
 
   @Test
   void start_directoryOwnedByAnotherUser_refusedWithChownAdvice() throws Exception {
-    assumeTrue(UnixSocketPaths.processUid() == 0, "needs root to give a directory away");
+    Prerequisites.require(UnixSocketPaths.processUid() == 0, "root, to give a directory away");
     Path dir = Files.createDirectory(tmp.resolve("theirs"));
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
     Files.setAttribute(dir, "unix:uid", 4242);

@@ -3,7 +3,6 @@ package dev.jailer.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
@@ -16,6 +15,7 @@ import dev.jailer.core.box.BoxView;
 import dev.jailer.core.box.Limits;
 import dev.jailer.core.sandbox.macos.SeatbeltSpawner;
 import dev.jailer.core.spawn.SpawnOptions;
+import dev.jailer.core.testing.Prerequisites;
 import dev.jailer.v1.InspectRequest;
 import dev.jailer.v1.InspectResponse;
 import io.grpc.stub.StreamObserver;
@@ -56,9 +56,8 @@ class JailerServiceProfileTest {
   @Test
   void inspect_includeProfileAfterSeatbeltSpawn_returnsWrittenProfile() throws Exception {
     // Off macOS the spawn is refused after the profile is written, which is all this needs.
-    assumeTrue(
-        !Files.exists(Path.of("/usr/bin/sandbox-exec")),
-        "host feature not available here: a host without sandbox-exec");
+    Prerequisites.requireHostFeature(
+        !Files.exists(Path.of("/usr/bin/sandbox-exec")), "a host without sandbox-exec");
     Path shimDir = Files.createDirectories(tmp.resolve("opt/krun"));
     Path shim = Files.writeString(shimDir.resolve("krun-shim"), "#!/bin/sh\n");
     Files.setPosixFilePermissions(shim, PosixFilePermissions.fromString("rwxr-xr-x"));

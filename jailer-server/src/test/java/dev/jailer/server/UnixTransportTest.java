@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jailer.core.Platform;
+import dev.jailer.core.testing.Prerequisites;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -26,7 +26,8 @@ class UnixTransportTest {
 
   @Test
   void forPlatform_thisHost_transportAvailable() {
-    assumeTrue(Platform.current() != Platform.OTHER, "no Unix socket transport on this system");
+    Prerequisites.requireHostFeature(
+        Platform.current() != Platform.OTHER, "a Unix socket transport on this system");
 
     assertEquals(
         "nothing",
@@ -38,7 +39,8 @@ class UnixTransportTest {
 
   @Test
   void serverBuilder_kqueueOnLinux_refusedWithLoopbackAdvice() {
-    assumeTrue(Platform.current() == Platform.LINUX, "kqueue is absent only off macOS");
+    Prerequisites.requireHostFeature(
+        Platform.current() == Platform.LINUX, "a host without kqueue (Linux)");
     UnixTransport kqueue = UnixTransport.forPlatform(Platform.MACOS);
 
     ServerStartException e =
