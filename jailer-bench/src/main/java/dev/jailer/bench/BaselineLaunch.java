@@ -75,7 +75,8 @@ final class BaselineLaunch {
     }
     StringBuilder text = new StringBuilder();
     text.append("# Jailer's launch chain by hand: the benchmark's Spawn baseline.\n")
-        .append("# $1 box directory, $2 uid, $3 gid; then setsid --fork prlimit ... setpriv ... bwrap\n")
+        .append("# $1 box directory, $2 uid, $3 gid;\n")
+        .append("# then setsid --fork prlimit ... setpriv ... bwrap ...\n")
         .append("box=$1 uid=$2 gid=$3\n")
         .append("shift 3\n")
         .append("chown \"$uid:$gid\" \"$box/shared\" \"$box/sockets\" \"$box/tmp\""
