@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
+import dev.jailer.core.box.Limits;
 
 /**
  * Which requested resource limits macOS can enforce for a box, and how.
@@ -24,45 +25,6 @@ public final class MacLimits {
       ImmutableList.of("memory_bytes", "cpu_millis", "max_pids");
 
   private MacLimits() {}
-
-  /**
-   * The limits a box asks for, mirroring the v1 {@code ResourceLimits} message without depending on
-   * it. A value of 0 means "not requested" (the server's default applies elsewhere).
-   *
-   * @param memoryBytes {@code memory_bytes}
-   * @param cpuMillis {@code cpu_millis}
-   * @param maxPids {@code max_pids}
-   * @param maxOpenFiles {@code max_open_files}, {@code RLIMIT_NOFILE}
-   * @param maxFileSizeBytes {@code max_file_size_bytes}, {@code RLIMIT_FSIZE}
-   * @param maxCpuSeconds {@code max_cpu_seconds}, {@code RLIMIT_CPU}
-   * @param maxAddressSpaceBytes {@code max_address_space_bytes}, {@code RLIMIT_AS}
-   * @param maxCoreBytes {@code max_core_bytes}, {@code RLIMIT_CORE}
-   */
-  public record Requested(
-      long memoryBytes,
-      long cpuMillis,
-      long maxPids,
-      long maxOpenFiles,
-      long maxFileSizeBytes,
-      long maxCpuSeconds,
-      long maxAddressSpaceBytes,
-      long maxCoreBytes) {
-    /**
-     * Refuses negative values.
-     *
-     * @throws IllegalArgumentException if any value is negative
-     */
-    public Requested {
-      checkNotNegative("memory_bytes", memoryBytes);
-      checkNotNegative("cpu_millis", cpuMillis);
-      checkNotNegative("max_pids", maxPids);
-      checkNotNegative("max_open_files", maxOpenFiles);
-      checkNotNegative("max_file_size_bytes", maxFileSizeBytes);
-      checkNotNegative("max_cpu_seconds", maxCpuSeconds);
-      checkNotNegative("max_address_space_bytes", maxAddressSpaceBytes);
-      checkNotNegative("max_core_bytes", maxCoreBytes);
-    }
-  }
 
   /**
    * What macOS makes of a request.
@@ -89,9 +51,18 @@ public final class MacLimits {
    * enforce the former. A limit left at 0 appears nowhere.
    *
    * @throws NullPointerException if {@code requested} is null
+   * @throws IllegalArgumentException if any value is negative, naming the contract field
    */
-  public static Assessment assess(Requested requested) {
+  public static Assessment assess(Limits requested) {
     requireNonNull(requested, "requested");
+    checkNotNegative("memory_bytes", requested.memoryBytes());
+    checkNotNegative("cpu_millis", requested.cpuMillis());
+    checkNotNegative("max_pids", requested.maxPids());
+    checkNotNegative("max_open_files", requested.maxOpenFiles());
+    checkNotNegative("max_file_size_bytes", requested.maxFileSizeBytes());
+    checkNotNegative("max_cpu_seconds", requested.maxCpuSeconds());
+    checkNotNegative("max_address_space_bytes", requested.maxAddressSpaceBytes());
+    checkNotNegative("max_core_bytes", requested.maxCoreBytes());
     ImmutableList.Builder<String> enforced = ImmutableList.builder();
     ImmutableList.Builder<String> unenforced = ImmutableList.builder();
     ImmutableMap.Builder<String, Long> rlimits = ImmutableMap.builder();

@@ -405,17 +405,7 @@ public final class SeatbeltSpawner implements Spawner {
    * are listed whenever they are non-zero, requested or not.
    */
   public static ImmutableList<String> unenforcedLimits(Limits effective) {
-    return MacLimits.assess(
-            new MacLimits.Requested(
-                effective.memoryBytes(),
-                effective.cpuMillis(),
-                effective.maxPids(),
-                effective.maxOpenFiles(),
-                effective.maxFileSizeBytes(),
-                effective.maxCpuSeconds(),
-                effective.maxAddressSpaceBytes(),
-                effective.maxCoreBytes()))
-        .unenforced();
+    return MacLimits.assess(effective).unenforced();
   }
 
   /**

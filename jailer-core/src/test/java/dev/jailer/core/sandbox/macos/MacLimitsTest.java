@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.collect.ImmutableList;
+import dev.jailer.core.box.Limits;
 import com.google.common.collect.ImmutableMap;
 import org.junit.jupiter.api.Test;
 
@@ -13,7 +14,7 @@ class MacLimitsTest {
   void assess_everyLimitRequested_cgroupLimitsUnenforcedRlimitsEnforced() {
     MacLimits.Assessment a =
         MacLimits.assess(
-            new MacLimits.Requested(1L << 30, 1500, 64, 1024, 1L << 20, 600, 8L << 30, 0));
+            new Limits(1L << 30, 1500, 64, 1024, 1L << 20, 600, 8L << 30, 0));
 
     assertEquals(ImmutableList.of("memory_bytes", "cpu_millis", "max_pids"), a.unenforced());
     assertEquals(
@@ -38,7 +39,7 @@ class MacLimitsTest {
 
   @Test
   void assess_coreLimitRequested_enforcedAsRlimitCore() {
-    MacLimits.Assessment a = MacLimits.assess(new MacLimits.Requested(0, 0, 0, 0, 0, 0, 0, 4096));
+    MacLimits.Assessment a = MacLimits.assess(new Limits(0, 0, 0, 0, 0, 0, 0, 4096));
 
     assertEquals(ImmutableList.of("max_core_bytes"), a.enforced());
     assertEquals(ImmutableMap.of("RLIMIT_CORE", 4096L), a.rlimits());
@@ -48,7 +49,7 @@ class MacLimitsTest {
   @Test
   void assess_onlyMemoryRequested_onlyMemoryUnenforced() {
     MacLimits.Assessment a =
-        MacLimits.assess(new MacLimits.Requested(512L << 20, 0, 0, 0, 0, 0, 0, 0));
+        MacLimits.assess(new Limits(512L << 20, 0, 0, 0, 0, 0, 0, 0));
 
     assertEquals(ImmutableList.of("memory_bytes"), a.unenforced());
     assertTrue(a.enforced().isEmpty());
@@ -57,14 +58,14 @@ class MacLimitsTest {
 
   @Test
   void assess_pidsAndCpu_unenforcedInFieldOrder() {
-    MacLimits.Assessment a = MacLimits.assess(new MacLimits.Requested(0, 250, 10, 0, 0, 0, 0, 0));
+    MacLimits.Assessment a = MacLimits.assess(new Limits(0, 250, 10, 0, 0, 0, 0, 0));
 
     assertEquals(ImmutableList.of("cpu_millis", "max_pids"), a.unenforced());
   }
 
   @Test
   void assess_nothingRequested_nothingListed() {
-    MacLimits.Assessment a = MacLimits.assess(new MacLimits.Requested(0, 0, 0, 0, 0, 0, 0, 0));
+    MacLimits.Assessment a = MacLimits.assess(new Limits(0, 0, 0, 0, 0, 0, 0, 0));
 
     assertTrue(a.enforced().isEmpty());
     assertTrue(a.unenforced().isEmpty());
@@ -72,10 +73,11 @@ class MacLimitsTest {
   }
 
   @Test
-  void requested_negativeValue_refusedNamingTheField() {
+  void assess_negativeValue_refusedNamingTheField() {
     IllegalArgumentException e =
         assertThrows(
-            IllegalArgumentException.class, () -> new MacLimits.Requested(0, 0, -1, 0, 0, 0, 0, 0));
+            IllegalArgumentException.class,
+            () -> MacLimits.assess(new Limits(0, 0, -1, 0, 0, 0, 0, 0)));
     assertTrue(e.getMessage().startsWith("max_pids"), e.getMessage());
   }
 
